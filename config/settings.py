@@ -1,0 +1,252 @@
+"""The settings model of SPEC.md "Configuration", loaded from one TOML file.
+
+Precedence: built-in defaults < TOML file < environment (SPORTELLO_*).
+Unknown keys are errors: a typo in a config file must not pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROVINCES = ("BG", "BS", "CO", "CR", "LC", "LO", "MB", "MI", "MN", "PV", "SO", "VA")
+
+PROVINCE_NAMES = {
+    "BG": "Bergamo", "BS": "Brescia", "CO": "Como", "CR": "Cremona", "LC": "Lecco",
+    "LO": "Lodi", "MB": "Monza e della Brianza", "MI": "Milano", "MN": "Mantova",
+    "PV": "Pavia", "SO": "Sondrio", "VA": "Varese",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a one-line reason for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _secret(env: str | None, file: str | None, what: str) -> str | None:
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{what}: environment variable {env} is not set")
+        return value
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read password_file {file}: {exc.strerror}") from None
+    return None
+
+
+class DatabaseSettings(_Strict):
+    # None: SQLite in the data folder (data_dir/sportello.db).
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite:", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return v
+
+
+class MailboxSettings(_Strict):
+    province: str
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str
+    password_env: str | None = None
+    password_file: str | None = None
+    # XOAUTH2 for Microsoft 365 / Gmail: the access token comes from this
+    # environment variable or file instead of a password.
+    oauth2_token_env: str | None = None
+    oauth2_token_file: str | None = None
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    poll_interval: int = Field(60, ge=5, description="seconds between polls")
+    idle: bool = True
+    batch_size: int = Field(50, ge=1, le=1000)
+    stale_after: int = Field(3600, ge=60, description="seconds without a successful fetch before it is reported")
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, v: str) -> str:
+        v = v.upper()
+        if v not in PROVINCES:
+            raise ValueError(f"unknown province {v!r}; one of {', '.join(PROVINCES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> "MailboxSettings":
+        given = [x for x in (self.password_env, self.password_file, self.oauth2_token_env, self.oauth2_token_file) if x]
+        if len(given) != 1:
+            raise ValueError("give exactly one of password_env, password_file, oauth2_token_env, oauth2_token_file")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this mailbox in the database."""
+        return f"imap:{self.username}@{self.host}:{self.port}/{self.folder}"
+
+    def password(self) -> str | None:
+        return _secret(self.password_env, self.password_file, f"mailbox {self.province}")
+
+    def oauth2_token(self) -> str | None:
+        return _secret(self.oauth2_token_env, self.oauth2_token_file, f"mailbox {self.province}")
+
+
+class SmtpSettings(_Strict):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    sender: str = Field(..., description="From: address of our mails")
+
+    def password(self) -> str | None:
+        return _secret(self.password_env, self.password_file, "smtp")
+
+
+class LimitSettings(_Strict):
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_attachments: int = 30
+    max_unpacked_bytes: int = 60 * 1024 * 1024
+    max_zip_ratio: int = 100
+    max_zip_depth: int = 2
+    max_image_pixels: int = 60_000_000
+    max_pdf_pages: int = 20
+    max_seconds_per_message: int = 120
+
+
+class VerificationSettings(_Strict):
+    # EU Reg. 2019/1157 art. 5(2)(a): paper identity cards cease to be valid.
+    paper_id_invalid_from: date = date(2026, 8, 3)
+    incomplete_timeout_days: int = Field(30, ge=1)
+
+
+class BackofficeSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key_env: str | None = None
+    secure_cookies: bool = False
+
+
+class Settings(_Strict):
+    data_dir: Path = Path("var")
+    # From: of our mails when there is no [smtp] section (written to the outbox).
+    mail_from: str = "spazioRegione <spazioregione@localhost>"
+    database: DatabaseSettings = DatabaseSettings()
+    mailboxes: list[MailboxSettings] = []
+    smtp: SmtpSettings | None = None
+    limits: LimitSettings = LimitSettings()
+    verification: VerificationSettings = VerificationSettings()
+    backoffice: BackofficeSettings = BackofficeSettings()
+    source: str = Field("<embedded default>", exclude=True)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'sportello.db'}"
+
+    @property
+    def sender_address(self) -> str:
+        return self.smtp.sender if self.smtp else self.mail_from
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def maildir_root(self) -> Path:
+        return self.data_dir / "maildir"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def describe(self) -> dict:
+        """The effective configuration with every secret hidden."""
+        data = self.model_dump(mode="json", exclude={"source"})
+        data["database"]["url"] = _hide_url_password(self.database_url)
+        data["source"] = self.source
+        if not self.mailboxes:
+            data["mailboxes"] = [
+                {"province": p, "maildir": str(self.maildir_root / p)} for p in PROVINCES
+            ]
+        if self.smtp is None:
+            data["smtp"] = {"outbox": str(self.outbox_dir)}
+        return data
+
+
+def _hide_url_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown as-is, it holds no parsed secret
+        return url
+
+
+_ENV_OVERRIDES = {
+    "SPORTELLO_DATABASE_URL": ("database", "url"),
+    "SPORTELLO_DATA_DIR": ("data_dir",),
+}
+
+
+def _apply_env(data: dict) -> dict:
+    for var, path in _ENV_OVERRIDES.items():
+        if var in os.environ:
+            node = data
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = os.environ[var]
+    return data
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "config"
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{where}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"bad value for '{where}': {msg}"
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Load the settings: explicit path, else $SPORTELLO_CONFIG, else the embedded default."""
+    path = path or os.environ.get("SPORTELLO_CONFIG") or None
+    if path:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+        source = str(p)
+    else:
+        text = resources.files("config").joinpath("default.toml").read_text(encoding="utf-8")
+        source = "<embedded default>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    data = _apply_env(data)
+    try:
+        settings = Settings(**data, source=source)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_first_error(exc)}") from None
+    seen: set[str] = set()
+    for mb in settings.mailboxes:
+        if mb.key in seen:
+            raise ConfigError(f"{source}: mailbox {mb.key} is configured twice")
+        seen.add(mb.key)
+    return settings
