@@ -1,0 +1,1 @@
+"""Mail intake: sources (IMAP, Maildir), MIME → attachments, threading, outgoing mail."""
