@@ -1,0 +1,47 @@
+"""names.py: when two written names can be the same person's."""
+
+from __future__ import annotations
+
+import pytest
+
+from verification.names import name_tokens, names_compatible
+
+
+def test_tokens():
+    assert name_tokens("D'Angelo-Rossi") == ("DANGELO", "ROSSI")
+    assert name_tokens("Nicolò") == name_tokens("NICOLO'") == ("NICOLO",)
+    assert name_tokens("ROSSI<<BIANCA<MARIA") == ("ROSSI", "BIANCA", "MARIA")
+    assert name_tokens(None) == ()
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (("Rossi", "Mario"), ("ROSSI", "MARIO")),
+        (("Rossi", "Mario"), ("Mario", "Rossi")),
+        (("De Luca", "Anna"), ("DELUCA", "ANNA")),
+        (("Rossi Bianchi", "Anna"), ("Bianchi", "Anna")),
+        (("Verdi", "Anna Maria"), ("Verdi", "Maria")),
+        (("Verdi", None), ("VERDI", "ANNA")),
+    ],
+)
+def test_compatible(a, b):
+    assert names_compatible(*a, *b)
+    assert names_compatible(*b, *a)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (("Rossi", "Mario"), ("Bianchi", "Mario")),
+        (("Rossi", "Mario"), ("Rossi", "Luigi")),
+        (("Rossi", "Maria Antonietta"), ("ROSSI", "MARIA ANTON")),  # a prefix only counts for the MRZ
+    ],
+)
+def test_incompatible(a, b):
+    assert not names_compatible(*a, *b)
+
+
+def test_mrz_truncation_is_allowed_on_request():
+    assert names_compatible("Rossi", "Maria Antonietta", "ROSSI", "MARIA ANTON", allow_prefix=True)
+    assert not names_compatible("Rossi", "Maria", "ROSSI", "LUCIA", allow_prefix=True)

@@ -1,0 +1,1 @@
+"""Verification: classify → read → check → verdict for the pages of a request."""
