@@ -1,0 +1,181 @@
+"""Outgoing mail: composed from the Italian templates in config/templates,
+queued as OutgoingMail rows in the same transaction as the decision, and
+delivered after the commit by `deliver_pending` (retried until it works).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from config.settings import SmtpSettings
+from db import lifecycle
+from db.models import OutgoingMail, Request, utcnow
+from db.session import Database
+from intake.threading import marker_line
+
+log = logging.getLogger(__name__)
+
+# Our own loop header: a mail carrying it is never answered (intake.autoreply).
+LOOP_HEADER = "X-Sportello-Loop"
+MAX_ATTEMPTS = 8
+# Replies to one address within a day, beyond which we stay silent (mail loops, abuse).
+MAX_REPLIES_PER_DAY = 6
+
+_env = Environment(
+    loader=PackageLoader("config", "templates"),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # plain-text mail
+)
+
+
+def render(kind: str, **context) -> tuple[str, str]:
+    """(subject, body) of template `kind`; its first line is `Subject: …`."""
+    text = _env.get_template(f"{kind}.txt.j2").render(marker=marker_line(context["reference"]), **context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("Subject: "):
+        raise ValueError(f"template {kind} must start with a Subject: line")
+    return first.removeprefix("Subject: ").strip(), body
+
+
+def compose(kind: str, *, sender: str, recipient: str, reference: str, in_reply_to: str | None = None,
+            references: list[str] | None = None, **context) -> EmailMessage:
+    subject, body = render(kind, reference=reference, **context)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:8], domain="sportello.invalid")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = " ".join([*(references or []), in_reply_to])
+    # RFC 3834: an automatic reply, which other robots must not answer.
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg[LOOP_HEADER] = reference
+    msg.set_content(body)
+    return msg
+
+
+def replies_today(s: Session, recipient: str) -> int:
+    since = utcnow() - timedelta(days=1)
+    return s.scalar(
+        select(func.count()).select_from(OutgoingMail).where(
+            OutgoingMail.recipient == recipient, OutgoingMail.created_at >= since
+        )
+    )
+
+
+def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str) -> OutgoingMail | None:
+    """Queue a mail in the caller's transaction, unless the recipient hit the daily limit."""
+    recipient = msg["To"]
+    if replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
+        lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "reply rate limit"})
+        return None
+    if request.id is None:
+        s.flush()
+    row = OutgoingMail(request_id=request.id, kind=kind, recipient=recipient, message_id=msg["Message-ID"],
+                       raw=msg.as_bytes(), status="pending")
+    s.add(row)
+    lifecycle.record(s, request, "mail_queued", actor, {"kind": kind, "message": msg["Message-ID"]})
+    return row
+
+
+class MailSender(Protocol):
+    def send(self, raw: bytes, recipient: str) -> None: ...
+
+
+class OutboxFolder:
+    """The embedded default: mails are written as .eml files instead of sent."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def send(self, raw: bytes, recipient: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        tmp = self.folder / f".{name}"
+        tmp.write_bytes(raw)
+        tmp.rename(self.folder / name)
+
+
+class SmtpSender:
+    def __init__(self, settings: SmtpSettings, timeout: float = 30):
+        self.settings = settings
+        self.timeout = timeout
+
+    def send(self, raw: bytes, recipient: str) -> None:
+        st = self.settings
+        ctx = ssl.create_default_context()
+        if st.security == "ssl":
+            smtp = smtplib.SMTP_SSL(st.host, st.port, timeout=self.timeout, context=ctx)
+        else:
+            smtp = smtplib.SMTP(st.host, st.port, timeout=self.timeout)
+        with smtp:
+            if st.security == "starttls":
+                smtp.starttls(context=ctx)
+            if st.username:
+                smtp.login(st.username, st.password() or "")
+            smtp.sendmail(st.sender, [recipient], raw)
+
+
+def requeue_interrupted(db: Database) -> int:
+    """At service start: mails left 'sending' by a crash go back to the queue.
+
+    At-least-once: a crash after the SMTP server accepted the mail but before
+    the commit sends it again, which beats losing it.
+    """
+    with db.session() as s:
+        return s.execute(update(OutgoingMail).where(OutgoingMail.status == "sending").values(status="pending")).rowcount
+
+
+def deliver_pending(db: Database, sender: MailSender, limit: int = 100) -> tuple[int, int]:
+    """Send queued mails; each row is claimed with a compare-and-swap first.
+
+    Returns (sent, failed attempts). A failed attempt leaves the row pending
+    until MAX_ATTEMPTS, then marks it failed for an operator to see.
+    """
+    sent = failed = 0
+    with db.session() as s:
+        ids = s.scalars(select(OutgoingMail.id).where(OutgoingMail.status == "pending")
+                        .order_by(OutgoingMail.id).limit(limit)).all()
+    for mail_id in ids:
+        with db.session() as s:
+            claimed = s.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.status == "pending")
+                                .values(status="sending")).rowcount == 1
+        if not claimed:
+            continue
+        with db.session() as s:
+            row = s.get(OutgoingMail, mail_id)
+            try:
+                sender.send(row.raw, row.recipient)
+            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+                failed += 1
+                log.warning("outgoing mail %s not sent (attempt %s): %s", mail_id, row.attempts, row.last_error)
+                continue
+            row.attempts += 1
+            row.status = "sent"
+            row.sent_at = utcnow()
+            if row.request_id:
+                req = s.get(Request, row.request_id)
+                lifecycle.record(s, req, "mail_sent", "outbox", {"kind": row.kind, "message": row.message_id})
+            sent += 1
+    return sent, failed
