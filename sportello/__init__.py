@@ -1,0 +1,1 @@
+"""sportello: the command line and the wiring of the parts (composition root)."""

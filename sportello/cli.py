@@ -1,0 +1,293 @@
+"""The `sportello` command line (SPEC.md "Command line").
+
+Errors are one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from config.settings import PROVINCES, ConfigError
+from sportello.app import App, NotInitialised
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"sportello: {message}", err=True)
+    sys.exit(code)
+
+
+def config_option(f):
+    """--config on every command (and on the group): the last one given wins."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="TOML settings file (default: $SPORTELLO_CONFIG, else the embedded default).",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, config_path=None, **kwargs):
+        ctx = click.get_current_context()
+        if config_path:
+            ctx.meta["sportello.config"] = config_path
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def load_app(*, initialised: bool = True) -> App:
+    ctx = click.get_current_context()
+    try:
+        app = App.from_config(ctx.meta.get("sportello.config"))
+        if initialised:
+            app.require_initialised()
+    except (ConfigError, NotInitialised) as exc:
+        _fail(str(exc))
+    ctx.call_on_close(app.close)
+    return app
+
+
+class FriendlyGroup(click.Group):
+    """Turns any unexpected exception into one line on stderr (details with -v)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:  # noqa: BLE001 - the one place that may catch everything
+            logging.getLogger("sportello").debug("unhandled error", exc_info=True)
+            _fail(f"{type(exc).__name__}: {exc}")
+
+
+@click.group(cls=FriendlyGroup)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@config_option
+def cli(verbose: int) -> None:
+    """sportello: the back office for the remote release of TS-CNS PIN/PUK codes."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@config_option
+def init() -> None:
+    """Create or migrate the database."""
+    from db.migrate import upgrade
+
+    app = load_app(initialised=False)
+    revision = upgrade(app.db.engine)
+    for folder in (app.settings.data_dir, app.settings.blob_dir):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    click.echo(f"database ready at revision {revision}")
+
+
+@cli.command()
+@config_option
+@click.option("--province", required=True, type=click.Choice(PROVINCES, case_sensitive=False), help="Mailbox the messages count as arrived in.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ingest(province: str, files: tuple[Path, ...]) -> None:
+    """Ingest local .eml files as if they had arrived in PROVINCE's mailbox."""
+    from intake.mime import NotAnEmail, parse_message
+    from sportello.pipeline import ingest as ingest_one, limits_from
+
+    app = load_app()
+    # Read and check every file first: one bad file changes nothing.
+    raws = []
+    for path in files:
+        raw = path.read_bytes()
+        try:
+            parse_message(raw, limits_from(app.settings.limits))
+        except NotAnEmail as exc:
+            _fail(f"{path}: not an e-mail message ({exc})")
+        raws.append((path, raw))
+    from db import queries
+    from sportello.verify import verify_pending
+
+    outcomes = [(path, ingest_one(app, raw, province.upper(), strict=True)) for path, raw in raws]
+    verify_pending(app)
+    with app.db.session() as s:
+        for path, out in outcomes:
+            status = queries.request_by_reference(s, out.reference).status
+            note = f"already stored, {status}" if out.duplicate else status
+            click.echo(f"{path.name}: {out.reference} ({note})")
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, required=True, help="Fetch every mailbox once, process, exit.")
+def poll(once: bool) -> None:
+    """Fetch every configured mailbox once, process what arrived, exit."""
+    from sportello.polling import poll_once
+
+    app = load_app()
+    reports = poll_once(app)
+    total = {"stored": 0, "duplicates": 0, "failed": 0}
+    errors = 0
+    for r in reports:
+        for k in total:
+            total[k] += getattr(r, k)
+        if r.errors:
+            errors += 1
+            click.echo(f"{r.mailbox}: ERROR {'; '.join(r.errors)}", err=True)
+        elif r.skipped:
+            click.echo(f"{r.mailbox}: skipped ({r.skipped})", err=True)
+    click.echo(
+        f"{len(reports)} mailboxes polled: {total['stored']} new messages, "
+        f"{total['duplicates']} already stored, {total['failed']} quarantined"
+    )
+    if errors:
+        sys.exit(3)
+
+
+@cli.command()
+@config_option
+@click.option("--host", default=None, help="Back-office address (default from config: 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Back-office port (default from config: 8000).")
+@click.option("--no-web", is_flag=True, help="Only the scheduler: polling and the outbox.")
+def run(host: str | None, port: int | None, no_web: bool) -> None:
+    """The long-running service: scheduler, workers, back office."""
+    from sportello.service import run as run_service
+
+    app = load_app()
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    run_service(app, host=host, port=port, with_web=not no_web)
+
+
+@cli.command()
+@config_option
+def status() -> None:
+    """Mailboxes: last successful fetch, last error; outbox; requests per status."""
+    from sportello.status import collect
+
+    app = load_app()
+    report = collect(app)
+    for line in report.lines:
+        click.echo(line)
+    if report.stale:
+        sys.exit(4)
+
+
+@cli.group()
+def requests() -> None:
+    """Look at requests."""
+
+
+@requests.command("export")
+@config_option
+@click.option("--json", "as_json", is_flag=True, required=True, help="Every request as a JSON array on stdout.")
+def export(as_json: bool) -> None:
+    """Every request as a JSON array (SPEC.md's record)."""
+    from db.export import all_requests, request_record
+
+    app = load_app()
+    with app.db.session() as s:
+        records = [request_record(r) for r in all_requests(s)]
+    json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+@requests.command("list")
+@config_option
+@click.option("--status", default=None, help="Only requests in this status.")
+@click.option("--province", default=None, type=click.Choice(PROVINCES, case_sensitive=False))
+def list_requests(status: str | None, province: str | None) -> None:
+    """One line per request: reference, status, form, findings."""
+    from db.export import all_requests
+
+    app = load_app()
+    with app.db.session() as s:
+        rows = [r for r in all_requests(s)
+                if (status is None or r.status == status) and (province is None or r.province == province.upper())]
+        click.echo(f"{'RIFERIMENTO':<19} {'STATO':<14} {'MODULO':<9} {'MSG':>3} {'DOC':>3}  RILIEVI")
+        for r in rows:
+            codes = ", ".join(f.code for f in r.findings) or "-"
+            click.echo(f"{r.reference:<19} {r.status:<14} {r.form_type or '-':<9} {len(r.messages):>3} "
+                       f"{len(r.documents):>3}  {codes}")
+        click.echo(f"{len(rows)} requests")
+
+
+@requests.command("show")
+@config_option
+@click.argument("reference")
+def show(reference: str) -> None:
+    """One request, readable by a person."""
+    from db import queries
+    from sportello.show import render_request
+
+    app = load_app()
+    with app.db.session() as s:
+        req = queries.request_by_reference(s, reference.strip().upper())
+        if req is None:
+            _fail(f"no request {reference}")
+        click.echo(render_request(req))
+
+
+@cli.command()
+@config_option
+def demo() -> None:
+    """Initialise, deliver the bundled sample requests to the local Maildirs, poll once, list."""
+    from db.migrate import upgrade
+    from sportello.samples import deliver_samples
+
+    app = load_app(initialised=False)
+    if app.settings.mailboxes:
+        _fail("demo delivers into the local Maildirs: use it with the embedded default (no [[mailboxes]])")
+    upgrade(app.db.engine)
+    delivered = deliver_samples(app)
+    click.echo(f"delivered {delivered} sample messages into {app.settings.maildir_root}/XX/new")
+    ctx = click.get_current_context()
+    ctx.invoke(poll, once=True)
+    ctx.invoke(list_requests)
+    click.echo("\nNext: `sportello requests show REFERENCE`, `sportello requests export --json`.")
+
+
+@cli.command()
+@config_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def forms(folder: Path) -> None:
+    """Write the three fillable PDF forms into FOLDER."""
+    from verification.forms import write_forms
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in write_forms(folder):
+        click.echo(str(path))
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@config_option
+def config_check() -> None:
+    """Print the effective configuration, secrets hidden; fail on any bad key or value."""
+    app = load_app(initialised=False)
+    try:
+        for mb in app.settings.mailboxes:
+            mb.oauth2_token() if (mb.oauth2_token_env or mb.oauth2_token_file) else mb.password()
+        if app.settings.smtp:
+            app.settings.smtp.password()
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(app.settings.describe(), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    cli(prog_name="sportello")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Verification of one request: read every attachment, decide, record, answer.
+
+Runs outside any long transaction: a short read of what the request holds,
+the reading itself (seconds of CPU, no database), then a short write that
+is dropped if a new message joined meanwhile (that message triggers its own
+run). A request waits in `received` until this has run, so a crash in
+between loses nothing: `verify_pending` picks it up again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from config.settings import PROVINCE_NAMES
+from db import lifecycle
+from db.models import Attachment, Document, Finding, Message, Request
+from intake import outgoing
+from sportello.app import App, today
+from verification.assemble import assemble
+from verification.evidence import RejectedAttachment
+from verification.reader import read_attachment
+from verification.verdict import decide
+
+log = logging.getLogger(__name__)
+ACTOR = "verification"
+
+
+@dataclass(frozen=True)
+class _Item:
+    attachment_id: int
+    filename: str
+    content_type: str
+    sha256: str
+    signer_certificate: bytes | None
+    status: str
+    reject_reason: str | None
+
+
+def _snapshot(app: App, request_id: int) -> tuple[str, int, list[_Item]] | None:
+    with app.db.session() as s:
+        req = s.get(Request, request_id)
+        if req is None or req.status != "received":
+            return None
+        rows = s.execute(
+            select(Attachment, Message.id)
+            .join(Message, Attachment.message_id == Message.id)
+            .where(Message.request_id == request_id, Message.direction == "in", Message.intake_status == "ok")
+            .order_by(Message.id, Attachment.id)
+        ).all()
+        last_message = max((m.id for m in req.messages), default=0)
+        items = [_Item(a.id, a.filename, a.content_type, a.sha256, a.signer_certificate, a.status, a.reject_reason)
+                 for a, _ in rows]
+        return req.reference, last_message, items
+
+
+def verify_request(app: App, request_id: int) -> str | None:
+    """Verify a request waiting in `received`; return its new status (None if nothing was done)."""
+    snap = _snapshot(app, request_id)
+    if snap is None:
+        return None
+    reference, last_message, items = snap
+    day = today()
+    forms, cards, rejected, where = [], [], [], {}
+    for item in items:
+        if item.status != "ok":
+            rejected.append(RejectedAttachment(item.filename, item.reject_reason or "rejected"))
+            continue
+        reading = read_attachment(item.filename, item.content_type, app.blobs.get(item.sha256), today=day,
+                                  signer_certificate=item.signer_certificate)
+        for r in reading.forms + reading.cards:
+            where[id(r)] = item.attachment_id
+        forms += reading.forms
+        cards += reading.cards
+    evidence, placed, form = assemble(forms, cards, rejected, day, app.settings.verification.paper_id_invalid_from)
+    verdict = decide(evidence)
+
+    with app.db.session() as s:
+        req = s.get(Request, request_id)
+        if req.status != "received" or max((m.id for m in req.messages), default=0) != last_message:
+            return None  # changed meanwhile: the newer run decides
+        _record_documents(s, req, placed, form, where)
+        req.findings = [Finding(code=f.code, severity=f.severity, message=f.message, evidence=dict(f.evidence))
+                        for f in verdict.findings]
+        _record_people(req, form)
+        lifecycle.transition(s, req, verdict.status, ACTOR, codes=list(verdict.codes))
+        _answer(app, s, req, verdict.status, verdict.citizen_messages())
+    log.info("verified %s: %s", reference, verdict.status)
+    return verdict.status
+
+
+def _record_documents(s, req: Request, placed, form, where: dict) -> None:
+    docs = []
+    if form is not None:
+        docs.append(Document(slot="form", doc_type="form", attachment_id=where.get(id(form)), page=form.source.page,
+                             fields={"method": form.method, **form.raw_fields}))
+    for p in placed:
+        c = p.reading
+        fields = {k: v for k, v in {
+            "side": c.side, "surname": c.surname, "given_names": c.given_names,
+            "birth_date": c.birth_date.isoformat() if c.birth_date else None,
+            "codice_fiscale": c.codice_fiscale, "issue_date": c.issue_date.isoformat() if c.issue_date else None,
+            "has_chip": c.has_chip, "face_count": c.face_count, "readable": c.readable,
+            "unreadable_reason": c.unreadable_reason, "mrz_valid": c.mrz.valid if c.mrz else None, **c.extra,
+        }.items() if v is not None}
+        docs.append(Document(slot=p.slot, doc_type=c.doc_type or "unknown", number=c.number, expiry=c.expiry,
+                             fields=fields, attachment_id=where.get(id(c)), page=c.source.page,
+                             region=list(c.region) if c.region else None))
+    req.documents = docs
+
+
+def _record_people(req: Request, form) -> None:
+    if form is None or not form.readable:
+        return
+    ev = form.evidence
+    req.form_type = ev.form_type
+    h = ev.holder
+    req.holder_codice_fiscale, req.holder_surname, req.holder_given_names, req.holder_birth_date = (
+        h.codice_fiscale, h.surname, h.given_names, h.birth_date)
+    d = ev.declarant
+    if d is not None and ev.form_type in ("delegate", "guardian"):
+        req.declarant_codice_fiscale, req.declarant_surname = d.codice_fiscale, d.surname
+        req.declarant_given_names, req.declarant_birth_date = d.given_names, d.birth_date
+        req.declarant_relationship = ev.relationship
+    if ev.phone:
+        req.contact_phone = ev.phone
+    if ev.email:
+        req.contact_email = ev.email
+
+
+def _answer(app: App, s, req: Request, status: str, items: list[str]) -> None:
+    """One mail per verification: what is missing, or that all is complete, or that we received it."""
+    recipient = req.sender_email
+    if not recipient:
+        return
+    latest = s.scalars(select(Message).where(Message.request_id == req.id, Message.direction == "in")
+                       .order_by(Message.id.desc()).limit(1)).first()
+    if status == "incomplete":
+        kind, extra = "missing", {"items": items}
+    elif status == "ready":
+        kind, extra = "complete", {}
+    else:
+        kind, extra = "acknowledgement", {}
+    name = " ".join(x for x in (req.holder_given_names, req.holder_surname) if x) if req.form_type == "direct" else None
+    mail = outgoing.compose(
+        kind, sender=app.settings.sender_address, recipient=recipient, reference=req.reference,
+        in_reply_to=latest.message_id if latest else None, name=(name or "").title() or None,
+        office=office_name(req.province), **extra,
+    )
+    outgoing.queue(s, req, kind, mail, ACTOR)
+
+
+def office_name(province: str) -> str:
+    return f"spazioRegione {PROVINCE_NAMES[province]} - Regione Lombardia"
+
+
+def verify_pending(app: App, limit: int = 100) -> int:
+    """Verify every request waiting in `received` (after a crash, or queued by intake)."""
+    with app.db.session() as s:
+        ids = s.scalars(select(Request.id).where(Request.status == "received").order_by(Request.id).limit(limit)).all()
+    done = 0
+    for rid in ids:
+        try:
+            if verify_request(app, rid) is not None:
+                done += 1
+        except Exception as exc:  # noqa: BLE001 - one bad request never stops the others
+            log.exception("verification of request %s failed", rid)
+            _to_review(app, rid, f"{type(exc).__name__}: {exc}")
+    return done
+
+
+def _to_review(app: App, request_id: int, error: str) -> None:
+    with app.db.session() as s:
+        req = s.get(Request, request_id)
+        if req is not None and lifecycle.can_transition(req.status, "needs_review"):
+            lifecycle.transition(s, req, "needs_review", ACTOR, reason="verification error", error=error[:300])
+            _answer(app, s, req, "needs_review", [])

@@ -1,0 +1,165 @@
+"""From what the readers saw to the evidence the rules check: slots and whose.
+
+Pure: a list of readings in arrival order in, one RequestEvidence out.
+
+- The form: the latest readable one (a citizen who sends a corrected form
+  means the new one); when none is readable, the latest unreadable one.
+- TS-CNS sides are the holder's (the card is the holder's by definition).
+- An identity document is the declarant's when it matches the declarant on
+  the form (codice fiscale, else name and birth date) better than the holder;
+  otherwise the holder's. The two sides of one CIE are kept together by the
+  card number (printed on the front, in the MRZ on the back).
+- A card the reader could not classify fills the first empty slot it could
+  belong to, so the citizen hears "unreadable", not "missing".
+- Per slot the latest readable copy wins; older copies are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from verification import codice_fiscale as cf
+from verification.evidence import DocumentEvidence, FormEvidence, PersonFields, RejectedAttachment, RequestEvidence
+from verification.names import names_compatible
+from verification.reading import CardReading, FormReading
+
+ID_SIDE_SLOT = {"front": "id_front", "back": "id_back", "data_page": "id_front", None: "id_front"}
+CNS_SIDE_SLOT = {"front": "holder_cns_front", "back": "holder_cns_back"}
+FILL_ORDER = ("holder_id_front", "holder_id_back", "holder_cns_front", "holder_cns_back",
+              "declarant_id_front", "declarant_id_back")
+METHOD_RANK = {"fields": 3, "text": 2, "ocr": 1}
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A card reading and the slot it fills."""
+
+    slot: str
+    reading: CardReading
+
+
+def choose_form(forms: list[FormReading]) -> FormReading | None:
+    readable = [f for f in forms if f.readable]
+    pool = readable or forms
+    return pool[-1] if pool else None
+
+
+def _same_cf(a: str | None, b: str | None) -> bool:
+    a, b = cf.normalize(a), cf.normalize(b)
+    if len(a) != 16 or len(b) != 16:
+        return False
+    try:
+        return cf.base_form(a) == cf.base_form(b)
+    except Exception:  # noqa: BLE001 - malformed OCR text is simply not a match
+        return a == b
+
+
+def _card_cfs(card: CardReading) -> set[str]:
+    values = {card.codice_fiscale, *card.cf_sources.values()}
+    return {cf.normalize(v) for v in values if v}
+
+
+def match_score(card: CardReading, person: PersonFields | None) -> int:
+    """How strongly a card points at a person: CF 3, birth date 2, name 1."""
+    if person is None:
+        return 0
+    score = 0
+    if person.codice_fiscale and any(_same_cf(v, person.codice_fiscale) for v in _card_cfs(card)):
+        score += 3
+    birth = card.birth_date or (card.mrz.birth_date if card.mrz and card.mrz.valid else None)
+    if person.birth_date and birth and person.birth_date == birth:
+        score += 2
+    surname = card.surname or (card.mrz.surname if card.mrz else None)
+    given = card.given_names or (card.mrz.given_names if card.mrz else None)
+    if (surname or given) and (person.surname or person.given_names):
+        if names_compatible(surname, given, person.surname, person.given_names, allow_prefix=True):
+            score += 1
+    return score
+
+
+def _card_number(card: CardReading) -> str | None:
+    if card.number:
+        return card.number.replace(" ", "").upper()
+    if card.mrz and card.mrz.number:
+        return card.mrz.number.replace("<", "").upper()
+    return None
+
+
+def _whose(card: CardReading, form: FormEvidence | None, partner_person: dict[str, str]) -> str:
+    if form is None or form.declarant is None or form.form_type not in ("delegate", "guardian"):
+        return "holder"
+    number = _card_number(card)
+    h, d = match_score(card, form.holder), match_score(card, form.declarant)
+    if h == d and number and number in partner_person:
+        return partner_person[number]
+    return "declarant" if d > h else "holder"
+
+
+def place_cards(cards: list[CardReading], form: FormEvidence | None) -> list[Placed]:
+    placed: list[Placed] = []
+    unknown: list[CardReading] = []
+    # First the cards that say who they are, so the other side of the same
+    # CIE (same number) can follow them.
+    by_number: dict[str, str] = {}
+    ordered = sorted(cards, key=lambda c: -max(match_score(c, form.holder) if form else 0,
+                                               match_score(c, form.declarant) if form else 0))
+    for card in ordered:
+        if card.doc_type in ("ts_cns", "ts_no_chip"):
+            placed.append(Placed(CNS_SIDE_SLOT.get(card.side or "front", "holder_cns_front"), card))
+            continue
+        if card.doc_type is None:
+            unknown.append(card)
+            continue
+        person = _whose(card, form, by_number)
+        if (number := _card_number(card)) is not None:
+            by_number.setdefault(number, person)
+        placed.append(Placed(f"{person}_{ID_SIDE_SLOT[card.side]}", card))
+    # Unclassified cards (usually unreadable): the first slot still empty.
+    need_declarant = form is not None and form.form_type in ("delegate", "guardian")
+    for card in unknown:
+        taken = {p.slot for p in placed}
+        if any(p.reading.doc_type == "passport" for p in placed if p.slot.startswith("holder_id")):
+            taken |= {"holder_id_front", "holder_id_back"}
+        free = [s for s in FILL_ORDER if s not in taken and (need_declarant or not s.startswith("declarant"))]
+        placed.append(Placed(free[0] if free else "holder_id_front", card))
+    return _latest_per_slot(placed, cards)
+
+
+def _latest_per_slot(placed: list[Placed], arrival: list[CardReading]) -> list[Placed]:
+    order = {id(c): i for i, c in enumerate(arrival)}
+    best: dict[str, Placed] = {}
+    for p in sorted(placed, key=lambda p: order[id(p.reading)]):
+        cur = best.get(p.slot)
+        if cur is None or p.reading.readable or not cur.reading.readable:
+            best[p.slot] = p
+    return sorted(best.values(), key=lambda p: FILL_ORDER.index(p.slot) if p.slot in FILL_ORDER else 99)
+
+
+def to_document(p: Placed) -> DocumentEvidence:
+    c = p.reading
+    return DocumentEvidence(
+        slot=p.slot, doc_type=c.doc_type, source=c.source, readable=c.readable,
+        unreadable_reason=c.unreadable_reason, number=c.number, issue_date=c.issue_date, expiry=c.expiry,
+        surname=c.surname, given_names=c.given_names, birth_date=c.birth_date, codice_fiscale=c.codice_fiscale,
+        cf_sources=dict(c.cf_sources), mrz=c.mrz, has_chip=c.has_chip, face_count=c.face_count,
+    )
+
+
+def assemble(
+    forms: list[FormReading],
+    cards: list[CardReading],
+    rejected: list[RejectedAttachment],
+    today: date,
+    paper_id_invalid_from: date,
+) -> tuple[RequestEvidence, list[Placed], FormReading | None]:
+    chosen = choose_form(forms)
+    form_ev = chosen.evidence if chosen is not None and chosen.readable else None
+    placed = place_cards(cards, form_ev)
+    documents = [to_document(p) for p in placed]
+    if chosen is not None:
+        documents.insert(0, DocumentEvidence(slot="form", doc_type="form", source=chosen.source,
+                                             readable=chosen.readable, unreadable_reason=chosen.unreadable_reason))
+    evidence = RequestEvidence(today=today, form=form_ev, documents=documents, rejected_attachments=rejected,
+                               paper_id_invalid_from=paper_id_invalid_from)
+    return evidence, placed, chosen
