@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import email.header
 import email.utils
-import logging
 import re
 from email import policy
 from email.message import Message
-
-log = logging.getLogger(__name__)
 
 # The stdlib header parser is superlinear on long values (a 400 KB Subject of
 # encoded words takes seconds) and recursive on nested comments; no real

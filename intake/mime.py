@@ -6,8 +6,10 @@ everything else that is wrong with a message becomes a defect or a
 rejected attachment, so a mailbox never stalls on one bad message.
 
 Where the work happens:
-  headers.py    header values decoded without raising
-  extract.py    the walk through parts and containers, within the limits
+  headers.py    header values decoded (policy.default's header classes,
+                compat32 decoding as the fallback), never raising
+  extract.py    the MIME walk: parts, bodies, forwarded mails, S/MIME, PEC
+  unpack.py     files and containers within the message's budgets
   sniff.py      what a file really is
   documents.py  images and PDFs checked and normalised
   archives.py, tnef.py, cms.py   zip, winmail.dat, .p7m
@@ -91,10 +93,10 @@ def body_sha256(raw: bytes) -> str:
 
 
 def _require_email(raw: bytes) -> None:
-    if not raw or not raw.strip():
-        raise NotAnEmail("empty input")
     if not isinstance(raw, (bytes, bytearray)):
         raise NotAnEmail("input is not bytes")
+    if not raw.strip():
+        raise NotAnEmail("empty input")
     body = _MBOX_FROM_RE.sub(b"", raw[:16384], count=1)  # an mbox "From " line is fine
     if not sniff.looks_like_email(body):
         kind = sniff.sniff(raw[:4096])

@@ -63,7 +63,7 @@ class ParsedMessage:
     in_reply_to: str | None
     references: list[str]
     to: list[str]
-    text_body: str
+    text_body: str = field(repr=False)  # the citizen's words: kept out of logs and tracebacks
     attachments: list[ExtractedAttachment]
     defects: list[str]
     # Top-level headers by lower-cased name, decoded, in message order: what

@@ -49,8 +49,8 @@ _HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+:[ \t]?[^\r\n]*\r?\n")  # RFC 5322 fie
 _MAIL_FIELDS_RE = re.compile(rb"^(from|date|subject|message-id|received|return-path):", re.I | re.M)
 
 
-def sniff(data: bytes, filename: str = "") -> str:
-    """The MIME type of `data`, from magic bytes (the name only breaks ties between text-like formats)."""
+def sniff(data: bytes) -> str:
+    """The MIME type of `data`, from its magic bytes alone."""
     head = data[:64]
     if head.startswith(b"%PDF-"):
         return PDF

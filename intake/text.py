@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from urllib.parse import unquote
 from email.message import Message
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 _BLOCK_TAGS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "hr", "pre"}
 _HIDDEN_TAGS = {"script", "style", "head", "title"}

@@ -65,7 +65,7 @@ class Unpacker:
 
     def file(self, name: str, data: bytes, origin: str, ctx: Context, declared: str = sniff.UNKNOWN, smime: bool = False) -> None:
         """One file's bytes: unpack it if it is a container, else check it as a document."""
-        kind = sniff.sniff(data, name)
+        kind = sniff.sniff(data)
         if kind == sniff.EML and (declared.startswith("message/") or declared == sniff.UNKNOWN or name.lower().endswith(".eml")):
             self.eml(data, origin, ctx)
         elif kind == sniff.TNEF:

@@ -177,7 +177,8 @@ def tnef(files: list[tuple[str, bytes]], body: str | None = "Vedere allegati.") 
     if body is not None:
         out += attribute(1, 0x800C, 0x0002, body.encode("cp1252"))  # attBody
     for name, data in files:
-        short = (name.rsplit(".", 1)[0][:8].upper().encode("ascii", "replace") + b"." + name.rsplit(".", 1)[-1][:3].upper().encode("ascii", "replace") + b"\x00")
+        stem, _, ext = name.rpartition(".")
+        short = f"{stem[:8]}.{ext[:3]}".upper().encode("ascii", "replace") + b"\x00"  # the 8.3 name
         out += attribute(2, 0x9002, 0x0006, struct.pack("<IIIHH", 1, 0xFFFFFFFF, 0, 0, 0) + bytes(4))  # attAttachRendData
         out += attribute(2, 0x8010, 0x0001, short)  # attAttachTitle
         out += attribute(2, 0x800F, 0x0006, data)  # attAttachData

@@ -462,6 +462,14 @@ def test_truncated_pdf_is_rejected_but_kept():
     assert att.rejected == "pdf: corrupt or truncated" and att.data == cut and att.content_type == "application/pdf"
 
 
+def test_pdf_cut_inside_an_incremental_update_is_rejected():
+    # A signature is appended as an incremental update; cut there, pypdf
+    # still reads the earlier revision: only the missing %%EOF tells.
+    cut = PDF + b"\n7 0 obj\n<< /Type /Sig /Contents <" + b"30" * 4000
+    att = only(parse(mf.mail(mf.attachment(cut, "modulo.pdf"))))
+    assert att.rejected == "pdf: corrupt or truncated"
+
+
 def test_password_protected_pdf_is_rejected():
     from pypdf import PdfReader, PdfWriter
 
