@@ -9,7 +9,6 @@ from functools import cached_property
 
 from config.settings import Settings, load_settings
 from db.blobs import BlobStore
-from db.migrate import is_initialised
 from db.session import Database
 
 
@@ -48,6 +47,8 @@ class App:
         return BlobStore(self.settings.blob_dir)
 
     def require_initialised(self) -> None:
+        from db.migrate import is_initialised
+
         if not is_initialised(self.db.engine):
             raise NotInitialised("the database is not initialised: run `sportello init` first")
 

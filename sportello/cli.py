@@ -250,7 +250,15 @@ def demo() -> None:
     ctx = click.get_current_context()
     ctx.invoke(poll, once=True)
     ctx.invoke(list_requests)
-    click.echo("\nNext: `sportello requests show REFERENCE`, `sportello requests export --json`.")
+    from backoffice.users import ensure_demo_operator
+
+    username, password = ensure_demo_operator(app)
+    bo = app.settings.backoffice
+    click.echo(
+        "\nNext: `sportello requests show REFERENCE`, `sportello requests export --json`, `ls var/outbox`."
+        f"\nBack office: `sportello run`, then open http://{bo.host}:{bo.port} and log in as "
+        f"{username} / {password}"
+    )
 
 
 @cli.command()
@@ -283,6 +291,15 @@ def config_check() -> None:
     except ConfigError as exc:
         _fail(str(exc))
     click.echo(json.dumps(app.settings.describe(), indent=2, ensure_ascii=False))
+
+
+def _register_users() -> None:
+    from backoffice.cli import users
+
+    cli.add_command(users)
+
+
+_register_users()
 
 
 def main() -> None:

@@ -1,16 +1,25 @@
 """`sportello run`: the long-running service.
 
-APScheduler runs one interval job per mailbox and the outbox worker; an IDLE
-watcher per IMAP mailbox (where the server has IDLE) wakes its poll job early;
-uvicorn serves the back office in the main thread.
+APScheduler runs one interval job per mailbox, the outbox worker and the
+stale-mailbox check; an IDLE watcher per IMAP mailbox (where the server has
+IDLE) runs its mailbox's pass as soon as new mail is announced; a verifier
+thread reads what intake stored, so that a slow verification never delays
+the next mail's intake; uvicorn serves the back office in the main thread.
+
+SIGTERM / SIGINT (or uvicorn's own shutdown) stop it cleanly: no new pass
+starts, a running pass ends after the message in hand (what is stored is
+moved, the lease released), then the process exits 0.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from datetime import datetime, timezone
+from typing import Callable
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake import outgoing, sync
@@ -20,6 +29,10 @@ from sportello.polling import Mailbox, mailboxes, poll_mailbox
 log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL = 15
+STALE_CHECK_INTERVAL = 300
+VERIFY_INTERVAL = 60  # requests left in `received` by a crash are picked up at least this often
+IDLE_TIMEOUT = 240  # one wait() on the server; re-issued at once (RFC 2177 asks for < 29 min)
+SHUTDOWN_GRACE = 60  # seconds a running pass or verification may take to finish on stop
 
 
 def mail_sender(app: App) -> outgoing.MailSender:
@@ -34,34 +47,92 @@ def deliver_outbox(app: App) -> None:
         log.info("outbox: %s sent, %s to retry", sent, failed)
 
 
+def report_stale(app: App) -> None:
+    """Log every IMAP mailbox without a recent successful fetch (also in `sportello status`)."""
+    from sportello.status import stale_mailboxes
+
+    configured = {mb.key for mb in mailboxes(app) if mb.imap is not None}
+    for key, why in stale_mailboxes(app):
+        if key in configured:
+            log.warning("mailbox %s: %s", key, why)
+
+
+def verify_and_answer(app: App) -> None:
+    from sportello.verify import verify_pending
+
+    if verify_pending(app):
+        deliver_outbox(app)
+
+
 def _poll_interval(mb: Mailbox) -> int:
     return mb.imap.poll_interval if mb.imap else 60
 
 
-def build_scheduler(app: App, owner: str) -> BackgroundScheduler:
-    sched = BackgroundScheduler(timezone="Europe/Rome", job_defaults={"coalesce": True, "max_instances": 1})
-    now = datetime.now(timezone.utc)
-    for mb in mailboxes(app):
-        sched.add_job(
-            _poll_and_deliver, "interval", seconds=_poll_interval(mb), args=[app, mb, owner],
-            id=f"poll:{mb.key}", name=f"poll {mb.province}", next_run_time=now,
-        )
-    sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[app], id="outbox", next_run_time=now)
-    return sched
+class Worker:
+    """A thread that runs `fn` when kicked, and every `interval` seconds anyway."""
+
+    def __init__(self, name: str, fn: Callable[[], None], interval: float, stop: threading.Event):
+        self.fn, self.interval, self.stop = fn, interval, stop
+        self._kick = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            self._kick.wait(self.interval)
+            self._kick.clear()
+            if self.stop.is_set():
+                return
+            try:
+                self.fn()
+            except Exception:  # noqa: BLE001 - the worker lives on; the next run tries again
+                log.exception("%s failed", self.thread.name)
 
 
-def _poll_and_deliver(app: App, mb: Mailbox, owner: str) -> None:
-    from sportello.verify import verify_pending
+class MailboxJob:
+    """One mailbox's pass, run by the scheduler every poll_interval and by its IDLE watcher.
 
-    report = poll_mailbox(app, mb, owner)
-    verify_pending(app)
-    if report.stored or report.failed:
-        log.info("mailbox %s: %s stored, %s quarantined", mb.province, report.stored, report.failed)
-        deliver_outbox(app)
+    Never two passes of one mailbox at once. A call while a pass runs does
+    not wait and is not lost: the running pass goes round once more, so a
+    mail announced after it listed the inbox does not wait for poll_interval.
+    """
+
+    def __init__(self, app: App, mb: Mailbox, owner: str, stop: threading.Event, after_store: Callable[[], None]):
+        self.app, self.mb, self.owner, self.stop, self.after_store = app, mb, owner, stop, after_store
+        self._running = threading.Lock()
+        self._again = threading.Event()
+
+    def __call__(self) -> None:
+        self._again.set()
+        while self._again.is_set() and not self.stop.is_set():
+            if not self._running.acquire(blocking=False):
+                return  # the pass running now sees _again and goes round once more
+            try:
+                self._again.clear()
+                self._pass()
+            finally:
+                self._running.release()
+
+    def _pass(self) -> None:
+        report = poll_mailbox(self.app, self.mb, self.owner, should_stop=self.stop.is_set)
+        if report.stored or report.failed:
+            log.info("mailbox %s: %s stored, %s quarantined", self.mb.province, report.stored, report.failed)
+            self.after_store()
+
+    def wait_finished(self, timeout: float) -> bool:
+        if self._running.acquire(timeout=timeout):
+            self._running.release()
+            return True
+        return False
 
 
-def _idle_watcher(app: App, mb: Mailbox, sched: BackgroundScheduler, stop: threading.Event) -> None:
-    """Wake the mailbox's poll job as soon as the server announces new mail."""
+def _idle_watcher(mb: Mailbox, job: MailboxJob, stop: threading.Event) -> None:
+    """Run the mailbox's pass as soon as the server announces new mail."""
     from intake.imap import ImapSource
     from intake.source import SourceError
 
@@ -71,41 +142,96 @@ def _idle_watcher(app: App, mb: Mailbox, sched: BackgroundScheduler, stop: threa
         try:
             src.open()
             backoff = 5
+            # Mail delivered before this session selected the folder is never
+            # announced to it: one pass covers what the last one may have missed.
+            job()
             while not stop.is_set():
-                if src.wait(timeout=240):
-                    sched.modify_job(f"poll:{mb.key}", next_run_time=datetime.now(timezone.utc))
+                if src.wait(timeout=IDLE_TIMEOUT):
+                    job()
         except SourceError as exc:
             log.info("IDLE on %s unavailable (%s); polling only, retry in %ss", mb.province, exc, backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, 600)
+        except Exception:  # noqa: BLE001 - a watcher must not die silently; polling goes on meanwhile
+            log.exception("IDLE watcher of %s failed; restarting in %ss", mb.province, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 600)
         finally:
-            try:
-                src.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection
-                pass
+            src.close()
+
+
+class Service:
+    def __init__(self, app: App):
+        self.app = app
+        self.owner = sync.poller_id()
+        self.stop = threading.Event()
+        self.verifier = Worker("verifier", lambda: verify_and_answer(app), VERIFY_INTERVAL, self.stop)
+        self.jobs = {mb.key: MailboxJob(app, mb, self.owner, self.stop, self.verifier.kick) for mb in mailboxes(app)}
+        self.scheduler = self._scheduler()
+
+    def _scheduler(self) -> BackgroundScheduler:
+        sched = BackgroundScheduler(
+            timezone="Europe/Rome",
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.jobs) + 3)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        now = datetime.now(timezone.utc)
+        for job in self.jobs.values():
+            mb = job.mb
+            sched.add_job(job, "interval", seconds=_poll_interval(mb), id=f"poll:{mb.key}",
+                          name=f"poll {mb.province}", next_run_time=now)
+        sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
+                      next_run_time=now)
+        sched.add_job(report_stale, "interval", seconds=STALE_CHECK_INTERVAL, args=[self.app], id="stale")
+        return sched
+
+    def start(self) -> None:
+        outgoing.requeue_interrupted(self.app.db)
+        self.verifier.start()
+        self.verifier.kick()  # what a previous run left in `received`
+        self.scheduler.start()
+        for job in self.jobs.values():
+            mb = job.mb
+            if mb.imap is not None and mb.imap.idle:
+                threading.Thread(target=_idle_watcher, args=(mb, job, self.stop), daemon=True,
+                                 name=f"idle-{mb.province}").start()
+        log.info("sportello running: %s mailboxes", len(self.jobs))
+
+    def shutdown(self) -> None:
+        """No new pass starts; running ones end after the message in hand. IDLE watchers just go."""
+        log.info("stopping: waiting for running passes")
+        self.stop.set()
+        self.scheduler.shutdown(wait=True)
+        for job in self.jobs.values():
+            if not job.wait_finished(SHUTDOWN_GRACE):
+                log.warning("mailbox %s: pass still running at exit; the next start resumes it", job.mb.province)
+        self.verifier.kick()
+        self.verifier.thread.join(SHUTDOWN_GRACE)
+        log.info("stopped")
 
 
 def run(app: App, *, host: str | None = None, port: int | None = None, with_web: bool = True) -> None:
-    import uvicorn
-
-    outgoing.requeue_interrupted(app.db)
-    owner = sync.poller_id()
-    sched = build_scheduler(app, owner)
-    stop = threading.Event()
-    sched.start()
-    for mb in mailboxes(app):
-        if mb.imap is not None and mb.imap.idle:
-            threading.Thread(target=_idle_watcher, args=(app, mb, sched, stop), daemon=True,
-                             name=f"idle-{mb.province}").start()
+    service = Service(app)
+    service.start()
     try:
         if with_web:
-            from backoffice.app import create_app
+            import uvicorn
 
-            web = create_app(app)
+            from backoffice.app import create_app
+            from sportello.reprocess import reprocess
+
+            web = create_app(app, reprocess=reprocess)
+            # uvicorn handles SIGTERM / SIGINT itself and returns.
             uvicorn.run(web, host=host or app.settings.backoffice.host, port=port or app.settings.backoffice.port,
                         log_level="info", proxy_headers=True)
         else:
-            stop.wait()
+            def _stop(signum, _frame):
+                log.info("received %s", signal.Signals(signum).name)
+                service.stop.set()
+
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+            while not service.stop.wait(1):
+                pass
     finally:
-        stop.set()
-        sched.shutdown(wait=True)
+        service.shutdown()

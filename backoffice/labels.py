@@ -1,0 +1,154 @@
+"""Italian labels for the codes the rest of the system speaks (SPEC.md tables)."""
+
+from __future__ import annotations
+
+STATUS_LABELS = {
+    "received": "Ricevuta",
+    "not_a_request": "Non è una richiesta",
+    "incomplete": "Incompleta",
+    "needs_review": "Da revisionare",
+    "ready": "Pronta per la chiamata",
+    "booked": "Videochiamata prenotata",
+    "identified": "Identificata",
+    "released": "Codici rilasciati",
+    "rejected": "Respinta",
+    "expired": "Scaduta",
+}
+
+# Queue tabs, in the order an office works them; plural short labels.
+WORK_TABS = (
+    ("needs_review", "Da revisionare"),
+    ("received", "Ricevute"),
+    ("ready", "Pronte"),
+    ("incomplete", "Incomplete"),
+    ("booked", "Prenotate"),
+    ("identified", "Identificate"),
+)
+CLOSED_TABS = (
+    ("released", "Rilasciate"),
+    ("rejected", "Respinte"),
+    ("expired", "Scadute"),
+    ("not_a_request", "Non richieste"),
+)
+QUEUE_TABS = WORK_TABS + CLOSED_TABS
+
+FORM_LABELS = {
+    "direct": "Attivazione diretta",
+    "delegate": "Delegato",
+    "guardian": "Genitore / tutore",
+}
+
+SLOT_LABELS = {
+    "form": "Modulo di richiesta",
+    "holder_id_front": "Documento del titolare – fronte",
+    "holder_id_back": "Documento del titolare – retro",
+    "holder_cns_front": "TS-CNS del titolare – fronte",
+    "holder_cns_back": "TS-CNS del titolare – retro",
+    "declarant_id_front": "Documento del dichiarante – fronte",
+    "declarant_id_back": "Documento del dichiarante – retro",
+}
+
+DOC_TYPE_LABELS = {
+    "cie": "Carta d'identità elettronica",
+    "paper_id": "Carta d'identità cartacea",
+    "passport": "Passaporto",
+    "driving_licence": "Patente di guida",
+    "ts_cns": "TS-CNS",
+    "ts_no_chip": "Tessera sanitaria senza chip",
+    "form": "Modulo",
+}
+
+RELATIONSHIP_LABELS = {
+    "spouse": "coniuge",
+    "child": "figlio/figlia",
+    "parent": "genitore",
+    "sibling": "fratello/sorella",
+    "grandparent": "nonno/nonna",
+    "grandchild": "nipote (figlio di un figlio)",
+    "uncle_aunt": "zio/zia",
+    "nephew_niece": "nipote (figlio di un fratello o sorella)",
+    "great_grandparent": "bisnonno/bisnonna",
+    "great_grandchild": "pronipote",
+    "cousin": "cugino/cugina",
+    "guardian": "tutore",
+    "other": "altro",
+}
+
+SEVERITY_LABELS = {"blocking": "Bloccante", "review": "Da verificare", "info": "Informazione"}
+
+ROLE_LABELS = {"operator": "Operatore", "supervisor": "Supervisore", "admin": "Amministratore"}
+
+EVENT_LABELS = {
+    "created": "Pratica aperta",
+    "status": "Cambio di stato",
+    "claimed": "Presa in carico",
+    "unassigned": "Lasciata libera",
+    "assigned": "Assegnata",
+    "field_corrected": "Dato corretto",
+    "integration_requested": "Richiesta di integrazione",
+    "mail_queued": "E-mail in coda di invio",
+    "mail_sent": "E-mail inviata",
+    "mail_suppressed": "E-mail non inviata",
+    "opened": "Consultata",
+    "intake_reprocessed": "Nuova elaborazione del messaggio",
+    "message_added": "Nuovo messaggio",
+}
+
+# Names of extracted fields as the forms and documents print them.
+FIELD_LABELS = {
+    "surname": "Cognome",
+    "given_names": "Nome",
+    "codice_fiscale": "Codice fiscale",
+    "birth_date": "Data di nascita",
+    "birth_place": "Luogo di nascita",
+    "sex": "Sesso",
+    "nationality": "Cittadinanza",
+    "number": "Numero del documento",
+    "expiry": "Scadenza",
+    "issue_date": "Data di rilascio",
+    "issuer": "Rilasciato da",
+    "card_number": "Numero identificativo della tessera",
+    "card_expiry": "Data di scadenza della tessera",
+    "phone": "Cellulare",
+    "email": "E-mail",
+    "relationship": "Rapporto con il titolare",
+    "place_date": "Luogo e data",
+    "signed": "Firmato",
+    "mrz": "Zona a lettura ottica (MRZ)",
+    "declarant_surname": "Cognome del dichiarante",
+    "declarant_given_names": "Nome del dichiarante",
+    "declarant_codice_fiscale": "Codice fiscale del dichiarante",
+    "declarant_birth_date": "Data di nascita del dichiarante",
+    # Keys of a finding's evidence.
+    "form": "Sul modulo",
+    "document": "Sul documento",
+    "expected": "Atteso",
+    "found": "Trovato",
+    "today": "Data del controllo",
+    "reason": "Motivo",
+}
+
+# Request-level data an operator may correct: column -> (label, kind).
+REQUEST_FIELDS = {
+    "holder_surname": ("Cognome", "text"),
+    "holder_given_names": ("Nome", "text"),
+    "holder_codice_fiscale": ("Codice fiscale", "cf"),
+    "holder_birth_date": ("Data di nascita", "date"),
+    "declarant_surname": ("Cognome", "text"),
+    "declarant_given_names": ("Nome", "text"),
+    "declarant_codice_fiscale": ("Codice fiscale", "cf"),
+    "declarant_birth_date": ("Data di nascita", "date"),
+    "declarant_relationship": ("Rapporto con il titolare", "relationship"),
+    "contact_email": ("E-mail", "email"),
+    "contact_phone": ("Cellulare", "text"),
+}
+
+
+def label(table: dict, code: str | None, default: str = "—") -> str:
+    if code is None:
+        return default
+    return table.get(code, code)
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())

@@ -1,0 +1,128 @@
+"""Security plumbing: the session secret, response headers, CSRF tokens.
+
+CSRF uses the synchronizer-token pattern: one random token per session,
+a hidden `csrf_token` field in every form, checked on every non-safe method
+by a dependency the app installs globally, so a new POST route cannot forget it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import Request
+
+from config.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
+class CsrfError(Exception):
+    """A state-changing request without a valid token: refused with 403."""
+
+
+def load_secret_key(settings: Settings) -> str:
+    """From the configured environment variable, else data_dir/secret_key (created 0600)."""
+    env = settings.backoffice.secret_key_env
+    if env:
+        value = os.environ.get(env)
+        if not value or len(value) < 32:
+            raise RuntimeError(f"back office: environment variable {env} must hold a secret of at least 32 characters")
+        return value
+    path = Path(settings.data_dir) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()
+
+
+def csrf_token(request: Request) -> str:
+    """The session's token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def new_csrf_token(request: Request) -> str:
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return request.session["csrf"]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Installed on every route: non-safe methods must carry the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    # Browsers say where a request comes from; a cross-site post is never ours.
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise CsrfError("cross-site request")
+    expected = request.session.get("csrf")
+    sent = None
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfError("missing or wrong CSRF token")
+
+
+class SecurityHeaders:
+    """ASGI middleware: the same strict headers on every response.
+
+    Everything but the static files is `no-store`: the pages carry personal
+    data and the scans of identity documents, which no browser cache may keep.
+    """
+
+    def __init__(self, app, *, hsts: bool = False):
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope.get("path", "").startswith("/static/")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"cross-origin-resource-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+                ]
+                if static:
+                    headers.append((b"cache-control", b"no-cache"))
+                else:
+                    headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
