@@ -115,8 +115,11 @@ def ingest(province: str, files: tuple[Path, ...]) -> None:
     from db import queries
     from sportello.verify import verify_pending
 
+    from sportello.service import deliver_outbox
+
     outcomes = [(path, ingest_one(app, raw, province.upper(), strict=True)) for path, raw in raws]
     verify_pending(app)
+    deliver_outbox(app)
     with app.db.session() as s:
         for path, out in outcomes:
             status = queries.request_by_reference(s, out.reference).status
@@ -131,8 +134,11 @@ def poll(once: bool) -> None:
     """Fetch every configured mailbox once, process what arrived, exit."""
     from sportello.polling import poll_once
 
+    from sportello.service import deliver_outbox
+
     app = load_app()
     reports = poll_once(app)
+    deliver_outbox(app)  # our answers go out after the commits that decided them
     total = {"stored": 0, "duplicates": 0, "failed": 0}
     errors = 0
     for r in reports:

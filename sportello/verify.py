@@ -82,7 +82,8 @@ def verify_request(app: App, request_id: int) -> str | None:
         if req.status != "received" or max((m.id for m in req.messages), default=0) != last_message:
             return None  # changed meanwhile: the newer run decides
         _record_documents(s, req, placed, form, where)
-        req.findings = [Finding(code=f.code, severity=f.severity, message=f.message, evidence=dict(f.evidence))
+        req.findings = [Finding(code=f.code, severity=f.severity, message=f.message,
+                                evidence=_point_at_scan(dict(f.evidence), placed, where))
                         for f in verdict.findings]
         _record_people(req, form)
         lifecycle.transition(s, req, verdict.status, ACTOR, codes=list(verdict.codes))
@@ -109,6 +110,17 @@ def _record_documents(s, req: Request, placed, form, where: dict) -> None:
                              fields=fields, attachment_id=where.get(id(c)), page=c.source.page,
                              region=list(c.region) if c.region else None))
     req.documents = docs
+
+
+def _point_at_scan(evidence: dict, placed, where: dict) -> dict:
+    """Add the attachment and page of the finding's slot, so the back office can show the scan."""
+    slot = evidence.get("slot")
+    for p in placed:
+        if p.slot == slot and id(p.reading) in where:
+            evidence.setdefault("attachment_id", where[id(p.reading)])
+            evidence.setdefault("page", p.reading.source.page)
+            break
+    return evidence
 
 
 def _record_people(req: Request, form) -> None:

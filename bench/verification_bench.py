@@ -1,0 +1,133 @@
+"""Accuracy and speed of document verification on the generated corpus.
+
+    .venv/bin/python bench/verification_bench.py            # every case
+    .venv/bin/python bench/verification_bench.py --limit 20 --no-baseline
+
+Prints: the accuracy table (per slot, per finding code, per capture style),
+then the speed table: median and p95 CPU seconds per request with the
+targeted reading, and the same requests read by full-page tesseract OCR of
+every attachment page (OMP_THREAD_LIMIT=1), as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+os.environ.setdefault("SPORTELLO_TODAY", "2026-11-26")
+
+from tests.corpus.cases import all_case_ids, build_case, to_email  # noqa: E402
+from tests.evaluation import cpu_seconds, describe_failure, evaluate, score  # noqa: E402
+
+STYLES = ("phone", "heic", "scan_one_page", "scan", "tiff", "pdf", "fillable", "flattened", "scanned", "photographed")
+
+
+def style_of(case_id: str) -> str:
+    for s in STYLES:
+        if s in case_id.split("-"):
+            return s
+    return "other"
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def full_page_ocr_seconds(case) -> float:
+    """The naive way: every page of every attachment through tesseract, whole."""
+    import pytesseract
+
+    from intake.mime import Limits, parse_message
+    from verification.imaging import load_image, pdf_page_images
+
+    start = cpu_seconds()
+    for att in parse_message(to_email(case), Limits()).attachments:
+        if att.rejected:
+            continue
+        if att.content_type == "application/pdf":
+            pages = pdf_page_images(att.data)
+        elif att.content_type.startswith("image/"):
+            pages = load_image(att.data)
+        else:
+            continue
+        for page in pages:
+            pytesseract.image_to_string(page, lang="ita", config="--psm 3")
+    return cpu_seconds() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args()
+    ids = all_case_ids()
+    if args.limit:
+        ids = ids[: args.limit]
+
+    results = []
+    for i, cid in enumerate(ids, 1):
+        r = evaluate(build_case(cid))
+        results.append(r)
+        mark = "ok " if r.status_ok and r.blocking_ok else "BAD"
+        print(f"[{i:3}/{len(ids)}] {mark} {r.cpu:5.2f}s {cid}", flush=True)
+
+    s = score(results)
+    print("\n== Accuracy\n" + s.line())
+    for r in results:
+        if not (r.status_ok and r.blocking_ok):
+            print("  " + describe_failure(r))
+
+    print("\nper capture style      cases  status  blocking")
+    by_style = defaultdict(list)
+    for r in results:
+        by_style[style_of(r.case.id)].append(r)
+    for style, rs in sorted(by_style.items()):
+        print(f"  {style:<20} {len(rs):5}  {sum(x.status_ok for x in rs)/len(rs):6.0%}  "
+              f"{sum(x.blocking_ok for x in rs)/len(rs):8.0%}")
+
+    print("\nper slot (doc type read right, where a document was sent)")
+    slot_hits = defaultdict(lambda: [0, 0])
+    for r in results:
+        for slot, doc_type in r.case.expected_documents.items():
+            slot_hits[slot][1] += 1
+            slot_hits[slot][0] += r.slots.get(slot) == doc_type or (
+                doc_type == "passport" and "passport" in r.slots.values())
+    for slot, (hit, n) in sorted(slot_hits.items()):
+        print(f"  {slot:<22} {hit:4}/{n:<4} {hit/n:6.0%}")
+
+    print("\nper finding code       expected  found  precision")
+    found = defaultdict(lambda: [0, 0, 0])  # expected, true positives, reported
+    for r in results:
+        for c in r.case.expected_codes:
+            found[c][0] += 1
+            found[c][1] += c in r.codes
+        for c in r.codes:
+            found[c][2] += 1
+    for code, (exp, tp, rep) in sorted(found.items()):
+        prec = f"{tp/rep:.0%}" if rep else "-"
+        print(f"  {code:<38} {exp:4} {tp:6} {prec:>9}")
+
+    complete = [r.cpu for r in results if r.case.expected_status == "ready"]
+    allcpu = [r.cpu for r in results]
+    print("\n== Speed (CPU seconds per request, this process + tesseract children)")
+    print(f"  targeted, complete requests: median {statistics.median(complete):.2f}  p95 {pct(complete, .95):.2f}"
+          f"  ({len(complete)} requests)")
+    print(f"  targeted, all requests:      median {statistics.median(allcpu):.2f}  p95 {pct(allcpu, .95):.2f}")
+    if not args.no_baseline:
+        base_ids = [r.case.id for r in results if r.case.expected_status == "ready"][:20]
+        base = [full_page_ocr_seconds(build_case(cid)) for cid in base_ids]
+        ours = [r.cpu for r in results if r.case.id in base_ids]
+        print(f"  full-page OCR, same {len(base)} complete requests: median {statistics.median(base):.2f}"
+              f"  p95 {pct(base, .95):.2f}")
+        print(f"  ratio full-page / targeted (median): {statistics.median(base) / statistics.median(ours):.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""The README's first command: the demo on the embedded default, with the bundled samples."""
+
+import json
+import re
+
+from sportello.samples import sample_files
+from tests.corpus.cases import build_case
+
+
+def test_demo_reads_every_bundled_sample_right_and_answers_the_citizens(cli, tmp_path):
+    proc = cli("demo", env={"SPORTELLO_TODAY": "2026-11-26"})
+    out = proc.stdout.decode()
+    assert "log in as demo / " in out
+    by_sample = {}
+    for r in json.loads(cli("requests", "export", "--json").stdout):
+        by_sample[r["message_ids"][0]] = r
+    assert len(by_sample) == len(sample_files())
+    for f in sample_files():
+        case_id = re.sub(r"^[A-Z]{2}-\d\d-", "", f.name.removesuffix(".eml"))
+        if case_id == "auto-reply":
+            (rec,) = [r for r in by_sample.values() if r["status"] == "not_a_request"]
+            continue
+        case = build_case(case_id)
+        rec = by_sample[case.message_id]
+        assert rec["status"] == case.expected_status, case_id
+        blocking = {x["code"] for x in rec["findings"] if x["severity"] == "blocking"}
+        assert blocking == set(case.expected_blocking_codes), case_id
+        assert rec["holder"]["codice_fiscale"] == case.expected_holder_cf
+    # Every citizen got one answer; the auto-reply none.
+    outbox = list((tmp_path / "data" / "outbox").glob("*.eml"))
+    assert len(outbox) == len(sample_files()) - 1
+    # Running it again changes nothing.
+    again = cli("demo", env={"SPORTELLO_TODAY": "2026-11-26"}).stdout.decode()
+    assert f"0 new messages, {len(sample_files())} already stored" in again

@@ -1,0 +1,51 @@
+"""The verification issue's bar, on the whole generated corpus.
+
+No request wrongly `ready`; at least 98% of statuses exact; at least 95% of
+blocking-code sets exact. The corpus is independent of the database, so this
+runs once (on the SQLite pass of scripts/test), not again on PostgreSQL.
+A failing case can be regenerated alone: python -m tests.corpus.cli write DIR --case ID
+"""
+
+import os
+
+import pytest
+
+from tests.corpus.cases import all_case_ids
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("SPORTELLO_TEST_DB") == "postgresql",
+                       reason="database-independent; runs on the SQLite pass"),
+]
+
+
+@pytest.fixture(scope="module")
+def results():
+    from tests.evaluation import evaluate_ids
+
+    os.environ["SPORTELLO_TODAY"] = "2026-11-26"
+    return evaluate_ids(all_case_ids())
+
+
+def test_no_request_is_wrongly_ready(results):
+    from tests.evaluation import describe_failure
+
+    wrong = [describe_failure(r) for r in results if r.wrongly_ready]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_statuses_and_blocking_codes_are_exact_often_enough(results):
+    from tests.evaluation import describe_failure, score
+
+    s = score(results)
+    failures = "\n".join(describe_failure(r) for r in results if not (r.status_ok and r.blocking_ok))
+    assert s.status_exact >= 0.98, f"{s.line()}\n{failures}"
+    assert s.blocking_exact >= 0.95, f"{s.line()}\n{failures}"
+
+
+def test_every_finding_code_and_form_type_is_exercised(results):
+    from verification.findings import FINDINGS
+
+    expected = set().union(*(r.case.expected_codes for r in results))
+    assert expected == set(FINDINGS)
+    assert {r.case.form_type for r in results} >= {"direct", "delegate", "guardian"}
