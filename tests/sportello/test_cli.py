@@ -135,3 +135,24 @@ def test_config_check_hides_secrets(cli, tmp_path):
     assert json.loads(out)["mailboxes"][0]["password_env"] == "BG_PW"
     missing = cli("config", "check", "--config", str(cfg), check=False)
     assert missing.returncode != 0 and "BG_PW is not set" in missing.stderr.decode()
+
+
+def test_forms_writes_the_three_fillable_forms_with_the_spec_titles(cli, tmp_path):
+    import pdfplumber
+    from pypdf import PdfReader
+
+    out = cli("forms", str(tmp_path / "moduli")).stdout.decode().split()
+    assert len(out) == 3
+    seconds = {
+        "MODULO DI ATTIVAZIONE DIRETTA",
+        "MODULO DELEGATO – IMPEDIMENTO TEMPORANEO PER MOTIVI DI SALUTE",
+        "MODULO GENITORE / TUTORE – TITOLARE MINORENNE O TUTELATO",
+    }
+    found = set()
+    for path in out:
+        assert PdfReader(path).get_fields()  # fillable
+        with pdfplumber.open(path) as pdf:
+            text = pdf.pages[0].extract_text()
+        assert "RICHIESTA DEI CODICI PIN/PUK DELLA TESSERA SANITARIA" in text
+        found |= {s for s in seconds if s in text}
+    assert found == seconds
