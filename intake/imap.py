@@ -273,8 +273,8 @@ class ImapSource:
         arrived = False
         while not arrived:
             left = end - time.monotonic()
-            if left <= 0:
-                break
+            if left <= 0 or _buffered(client):
+                break  # idle_done() below reads what is already buffered
             responses = client.idle_check(timeout=left)
             if any(_is_bye(r) for r in responses):
                 raise SourceUnavailable(f"{self.key}: the server closed the connection")
@@ -336,6 +336,30 @@ class ImapSource:
             if len(secret) >= 3:
                 text = text.replace(secret, "***")
         return text
+
+
+def _buffered(client: IMAPClient) -> bool:
+    """True when a server response already sits in our read buffers, where poll() cannot see it.
+
+    The IDLE continuation and a notification sent right after it (mail that
+    came in just before IDLE began) often arrive in one packet; imaplib reads
+    both into its buffer, and idle_check() would wait on the socket for the
+    next event (minutes) before seeing the mail.
+    """
+    sock = client.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    peek = getattr(getattr(client._imap, "file", None), "peek", None)
+    if peek is None:
+        return False
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return bool(peek(1))  # buffered bytes, or a read that would not block
+    except OSError:  # nothing to read now (EAGAIN, TLS want-read)
+        return False
+    finally:
+        sock.settimeout(timeout)
 
 
 def _describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from config.settings import LimitSettings
@@ -62,6 +62,23 @@ def ingest(app: App, raw: bytes, province: str, origin: MailOrigin | None = None
     strict: raise NotAnEmail for input that is not an e-mail (the CLI);
     otherwise such input is kept and quarantined (a mailbox never loses mail).
     """
+    try:
+        parsed, failed = _read(app, raw, strict)
+        return _store(app, raw, province, origin, parsed, failed)
+    except (NotAnEmail, OperationalError, InterfaceError):
+        # Not an e-mail (strict only), or the database is down or busy: the
+        # caller's pass fails and the message is read again on the next one.
+        raise
+    except Exception as exc:  # noqa: BLE001 - see below
+        if strict:
+            raise
+        # A mail that breaks intake must not fail again on every pass and hold
+        # up every mail behind it: keep it whole, quarantined, for an operator.
+        log.exception("intake of a message failed; kept in quarantine")
+        return _store(app, raw, province, origin, None, f"intake error: {type(exc).__name__}: {exc}"[:300])
+
+
+def _read(app: App, raw: bytes, strict: bool) -> tuple[ParsedMessage | None, str | None]:
     failed: str | None = None
     try:
         parsed = parse_message(raw, limits_from(app.settings.limits))
@@ -71,15 +88,19 @@ def ingest(app: App, raw: bytes, province: str, origin: MailOrigin | None = None
         parsed, failed = None, f"not an e-mail: {exc}"
     if parsed is not None and any("too large" in d for d in parsed.defects):
         failed = "message over the size limit"
+    return parsed, failed
 
-    message_id = (parsed.message_id if parsed else None) or generated_message_id(raw)
+
+def _store(app: App, raw: bytes, province: str, origin: MailOrigin | None, parsed: ParsedMessage | None,
+           failed: str | None) -> IngestOutcome:
+    message_id = parsed.message_id if parsed else None
+    if not message_id or len(message_id) > _length(Message.message_id):
+        message_id = generated_message_id(raw)  # none, or too long to be anyone's real id
     key = dedupe_key(message_id, raw)
 
     try:
         with app.db.session() as s:
-            existing = queries.message_by_dedupe_key(s, key)
-            if existing is None and origin and origin.uid is not None:
-                existing = queries.message_by_uid(s, origin.mailbox_key, origin.uidvalidity, origin.uid)
+            existing = _stored_copy(s, key, origin)
             if existing is not None:
                 return _already_stored(existing)
             digest = app.blobs.put(raw)
@@ -95,12 +116,35 @@ def ingest(app: App, raw: bytes, province: str, origin: MailOrigin | None = None
     except IntegrityError:
         # Another poller stored it first (unique dedupe key or mailbox UID).
         with app.db.session() as s:
-            existing = queries.message_by_dedupe_key(s, key)
+            existing = _stored_copy(s, key, origin)
             if existing is None:
                 raise
             return _already_stored(existing)
     log.info("stored message into %s (%s)", outcome.reference, outcome.status)
     return outcome
+
+
+def _stored_copy(s: Session, key: str, origin: MailOrigin | None) -> Message | None:
+    existing = queries.message_by_dedupe_key(s, key)
+    if existing is None and origin and origin.uid is not None:
+        existing = queries.message_by_uid(s, origin.mailbox_key, origin.uidvalidity, origin.uid)
+    return existing
+
+
+def _length(column) -> int:
+    return column.property.columns[0].type.length
+
+
+def _fit(value: str | None, column) -> str | None:
+    """A header value cut to its column: PostgreSQL refuses longer ones, and hostile mail has them."""
+    return value[: _length(column)] if value else value
+
+
+def _address(parsed: ParsedMessage | None) -> str | None:
+    """The sender's address, or None when it is longer than any real address can be."""
+    if parsed is None or not parsed.sender or len(parsed.sender) > _length(Request.sender_email):
+        return None
+    return parsed.sender
 
 
 def _already_stored(existing: Message) -> IngestOutcome:
@@ -120,11 +164,11 @@ def _new_message(raw, digest, key, message_id, province, origin, parsed: ParsedM
         mailbox_key=origin.mailbox_key if origin else None,
         uidvalidity=origin.uidvalidity if origin else None,
         uid=origin.uid if origin else None,
-        sender=parsed.sender if parsed else None,
+        sender=_fit(parsed.sender, Message.sender) if parsed else None,
         subject=parsed.subject if parsed else None,
         in_reply_to=parsed.in_reply_to if parsed else None,
         references=" ".join(parsed.references) if parsed else None,
-        date_header=str(parsed.date) if parsed and parsed.date else None,
+        date_header=_fit(str(parsed.date), Message.date_header) if parsed and parsed.date else None,
         intake_status="failed" if failed else "ok",
         intake_error=failed,
         server_action="pending" if origin and origin.uid is not None else "none",
@@ -136,11 +180,11 @@ def _add_attachments(app: App, msg: Message, parsed: ParsedMessage) -> None:
         digest = app.blobs.put(att.data)
         msg.attachments.append(
             Attachment(
-                filename=att.filename,
-                content_type=att.content_type,
+                filename=_fit(att.filename, Attachment.filename),
+                content_type=_fit(att.content_type, Attachment.content_type),
                 size=len(att.data),
                 sha256=digest,
-                origin=att.origin,
+                origin=_fit(att.origin, Attachment.origin),
                 status="rejected" if att.rejected else "ok",
                 reject_reason=att.rejected,
                 signer_certificate=att.signer_certificate,
@@ -167,8 +211,8 @@ def _thread(s: Session, msg: Message, parsed: ParsedMessage | None, province: st
     req = Request(
         reference=next_reference(s, province, today().year),
         province=province,
-        sender_email=parsed.sender if parsed else None,
-        contact_email=parsed.sender if parsed else None,
+        sender_email=_address(parsed),
+        contact_email=_address(parsed),
     )
     lifecycle.open_request(s, req, ACTOR)
     return req

@@ -77,8 +77,11 @@ def poll_mailbox(app: App, mb: Mailbox, owner: str, source_factory: Callable | N
     except Exception as exc:  # noqa: BLE001 - one failing mailbox never stops the others
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("mailbox %s: %s", mb.key, reason)
-        sync.record_error(app.db, mb.key, mb.province, reason)
         report.errors.append(reason)
+        try:
+            sync.record_error(app.db, mb.key, mb.province, reason)
+        except Exception:  # noqa: BLE001 - the database itself is down: the report still says why
+            log.exception("mailbox %s: could not record the error", mb.key)
         return report
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from db.models import MailboxState, OutgoingMail, Request, utcnow
+from db.models import MailboxState, Message, OutgoingMail, Request, utcnow
 from sportello.app import App
 from sportello.polling import mailboxes
 
@@ -51,6 +51,9 @@ def collect(app: App) -> StatusReport:
     with app.db.session() as s:
         states = {m.key: m for m in s.scalars(select(MailboxState))}
         counts = dict(s.execute(select(Request.status, func.count()).group_by(Request.status)).all())
+        # Stored but not yet moved on the server: retried by every pass until it works.
+        pending = dict(s.execute(select(Message.mailbox_key, func.count()).where(Message.server_action == "pending")
+                                 .group_by(Message.mailbox_key)).all())
         outbox = dict(s.execute(select(OutgoingMail.status, func.count()).group_by(OutgoingMail.status)).all())
     rep.lines.append("Mailboxes:")
     for mb in mailboxes(app):
@@ -58,8 +61,14 @@ def collect(app: App) -> StatusReport:
         last = _aware(st.last_success_at) if st and st.last_success_at else None
         mark = "STALE" if mb.key in stale else "ok"
         when = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last else "never"
-        err = f"  last error: {st.last_error}" if st and st.last_error else ""
-        rep.lines.append(f"  {mb.province}  {mark:<5}  last fetch {when}  {mb.key}{err}")
+        moves = f"  {pending[mb.key]} moves pending" if pending.get(mb.key) else ""
+        err = ""
+        if st and st.last_error:
+            at = _aware(st.last_error_at)
+            # The error names the mailbox again; the line already does.
+            text = st.last_error.replace(f"{mb.key}: ", "")
+            err = f"  last error{f' {at:%Y-%m-%d %H:%M:%S} UTC' if at else ''}: {text}"
+        rep.lines.append(f"  {mb.province}  {mark:<5}  last fetch {when}  {mb.key}{moves}{err}")
         if mb.key in stale and mb.imap is not None:
             rep.stale.append(mb.key)
     rep.lines.append("Requests: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
