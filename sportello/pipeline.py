@@ -28,6 +28,7 @@ from sportello.app import App, today
 log = logging.getLogger(__name__)
 
 ACTOR = "intake"
+JOINED_BY_SENDER = "sender"
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,11 @@ def _store(app: App, raw: bytes, province: str, origin: MailOrigin | None, parse
             msg = _new_message(raw, digest, key, message_id, province, origin, parsed, failed)
             if parsed is not None and failed is None:
                 _add_attachments(app, msg, parsed)
-            request = _thread(s, msg, parsed, province)
+            request, joined_by = _thread(s, msg, parsed, province)
             msg.request = request
             s.add(msg)
             s.flush()
-            _settle(s, request, msg, parsed, failed)
+            _settle(s, request, msg, parsed, failed, joined_by)
             outcome = IngestOutcome(request.reference, message_id, False, request.status, failed)
     except IntegrityError:
         # Another poller stored it first (unique dedupe key or mailbox UID).
@@ -192,33 +193,40 @@ def _add_attachments(app: App, msg: Message, parsed: ParsedMessage) -> None:
         )
 
 
-def _thread(s: Session, msg: Message, parsed: ParsedMessage | None, province: str) -> Request:
-    """Find the request this message belongs to, or open a new one."""
+def _thread(s: Session, msg: Message, parsed: ParsedMessage | None, province: str) -> tuple[Request, str]:
+    """Find the request this message belongs to, or open a new one; say by which clue."""
     if parsed is not None:
         c = threading.clues(parsed.subject, parsed.in_reply_to, parsed.references, parsed.text_body)
         for ref in c.subject_references:
             if (req := queries.request_by_reference(s, ref)) is not None:
-                return req
+                return req, "reference"
         if (req := queries.request_by_message_ids(s, c.message_ids)) is not None:
-            return req
+            return req, "message_id"
         for ref in c.body_references:
             if (req := queries.request_by_reference(s, ref)) is not None:
-                return req
-        # A fresh mail from a citizen whose request waits for documents joins it.
+                return req, "marker"
+        # A fresh mail from a citizen whose request waits for documents joins
+        # it; verification splits it off again if its documents plainly
+        # belong to someone else (sportello.verify).
         if parsed.sender and classify_automatic(parsed) is None:
             if (req := queries.incomplete_request_of_sender(s, parsed.sender)) is not None:
-                return req
+                return req, JOINED_BY_SENDER
+    return open_new_request(s, province, _address(parsed)), "new"
+
+
+def open_new_request(s: Session, province: str, sender: str | None, **detail) -> Request:
     req = Request(
         reference=next_reference(s, province, today().year),
         province=province,
-        sender_email=_address(parsed),
-        contact_email=_address(parsed),
+        sender_email=sender,
+        contact_email=sender,
     )
-    lifecycle.open_request(s, req, ACTOR)
+    lifecycle.open_request(s, req, ACTOR, **detail)
     return req
 
 
-def _settle(s: Session, request: Request, msg: Message, parsed: ParsedMessage | None, failed: str | None) -> None:
+def _settle(s: Session, request: Request, msg: Message, parsed: ParsedMessage | None, failed: str | None,
+            joined_by: str) -> None:
     """Record the arrival and decide the request's next status."""
     automatic = classify_automatic(parsed) if parsed is not None else None
     lifecycle.record(
@@ -226,7 +234,8 @@ def _settle(s: Session, request: Request, msg: Message, parsed: ParsedMessage | 
         request,
         "message_received",
         ACTOR,
-        {"message": msg.message_id, "attachments": len(msg.attachments), "automatic": automatic, "failed": failed},
+        {"message": msg.message_id, "attachments": len(msg.attachments), "automatic": automatic, "failed": failed,
+         "joined_by": joined_by},
     )
     new_request = len(request.messages) <= 1
     if failed:

@@ -10,6 +10,7 @@ between loses nothing: `verify_pending` picks it up again.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,9 +20,12 @@ from db import lifecycle
 from db.models import Attachment, Document, Finding, Message, Request
 from intake import outgoing
 from sportello.app import App, today
+from sportello.pipeline import JOINED_BY_SENDER, open_new_request
+from verification import codice_fiscale as cf
 from verification.assemble import assemble
 from verification.evidence import RejectedAttachment
 from verification.reader import read_attachment
+from verification.reading import FormReading
 from verification.verdict import decide
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ ACTOR = "verification"
 @dataclass(frozen=True)
 class _Item:
     attachment_id: int
+    message_id: int
     filename: str
     content_type: str
     sha256: str
@@ -39,21 +44,95 @@ class _Item:
     reject_reason: str | None
 
 
-def _snapshot(app: App, request_id: int) -> tuple[str, int, list[_Item]] | None:
+@dataclass(frozen=True)
+class _Snapshot:
+    reference: str
+    last_message: int
+    items: list[_Item]
+    holder_cf: str | None
+    joined_by_sender: frozenset[int]  # messages that joined only because of their sender
+
+
+def _snapshot(app: App, request_id: int) -> _Snapshot | None:
     with app.db.session() as s:
         req = s.get(Request, request_id)
         if req is None or req.status != "received":
             return None
-        rows = s.execute(
-            select(Attachment, Message.id)
+        rows = s.scalars(
+            select(Attachment)
             .join(Message, Attachment.message_id == Message.id)
             .where(Message.request_id == request_id, Message.direction == "in", Message.intake_status == "ok")
             .order_by(Message.id, Attachment.id)
         ).all()
-        last_message = max((m.id for m in req.messages), default=0)
-        items = [_Item(a.id, a.filename, a.content_type, a.sha256, a.signer_certificate, a.status, a.reject_reason)
-                 for a, _ in rows]
-        return req.reference, last_message, items
+        by_header = {m.message_id: m.id for m in req.messages}
+        by_sender = frozenset(
+            by_header[e.detail["message"]] for e in req.events
+            if e.kind == "message_received" and e.detail.get("joined_by") == JOINED_BY_SENDER
+            and e.detail.get("message") in by_header
+        )
+        items = [_Item(a.id, a.message_id, a.filename, a.content_type, a.sha256, a.signer_certificate, a.status,
+                       a.reject_reason) for a in rows]
+        return _Snapshot(req.reference, max(by_header.values(), default=0), items, req.holder_codice_fiscale,
+                         by_sender)
+
+
+def _read_all(app: App, items: list[_Item], day):
+    """Read every accepted attachment, within the time budget of each message."""
+    budget = app.settings.limits.max_seconds_per_message
+    forms, cards, rejected, where, per_message = [], [], [], {}, {}
+    spent: dict[int, float] = {}
+    for item in items:
+        if item.status != "ok":
+            rejected.append(RejectedAttachment(item.filename, item.reject_reason or "rejected"))
+            continue
+        if spent.get(item.message_id, 0.0) > budget:
+            rejected.append(RejectedAttachment(item.filename, "processing time limit"))
+            continue
+        t0 = time.monotonic()
+        reading = read_attachment(item.filename, item.content_type, app.blobs.get(item.sha256), today=day,
+                                  signer_certificate=item.signer_certificate)
+        spent[item.message_id] = spent.get(item.message_id, 0.0) + time.monotonic() - t0
+        for r in reading.forms + reading.cards:
+            where[id(r)] = item.attachment_id
+            per_message.setdefault(item.message_id, []).append(r)
+        forms += reading.forms
+        cards += reading.cards
+    return forms, cards, rejected, where, per_message
+
+
+def _holder_cfs(readings) -> set[str]:
+    """The holder's codice fiscale as these readings state it (form, TS card), omocodia undone."""
+    values = set()
+    for r in readings:
+        if isinstance(r, FormReading):
+            if r.readable and r.evidence.holder.codice_fiscale:
+                values.add(r.evidence.holder.codice_fiscale)
+        elif r.doc_type in ("ts_cns", "ts_no_chip") and r.readable:
+            values |= {v for v in (r.codice_fiscale, *r.cf_sources.values()) if v}
+    return {cf.base_form(v) for v in (cf.repair(cf.normalize(v)) for v in values) if v}
+
+
+def _strangers(snap: _Snapshot, per_message: dict) -> list[int]:
+    """Sender-joined messages whose documents plainly belong to another holder."""
+    if not snap.holder_cf or not cf.is_valid(snap.holder_cf):
+        return []
+    ours = cf.base_form(snap.holder_cf)
+    return [mid for mid in snap.joined_by_sender
+            if (theirs := _holder_cfs(per_message.get(mid, []))) and ours not in theirs]
+
+
+def _split_off(app: App, request_id: int, message_ids: list[int]) -> None:
+    """Give each stranger message a request of its own; both are verified again."""
+    with app.db.session() as s:
+        req = s.get(Request, request_id)
+        for mid in message_ids:
+            msg = s.get(Message, mid)
+            new = open_new_request(s, req.province, req.sender_email, split_from=req.reference)
+            s.flush()
+            msg.request_id = new.id
+            lifecycle.record(s, new, "message_received", ACTOR, {"message": msg.message_id, "joined_by": "split"})
+            lifecycle.record(s, req, "message_moved", ACTOR, {"message": msg.message_id, "to": new.reference,
+                                                             "reason": "documents of another holder"})
 
 
 def verify_request(app: App, request_id: int) -> str | None:
@@ -61,25 +140,17 @@ def verify_request(app: App, request_id: int) -> str | None:
     snap = _snapshot(app, request_id)
     if snap is None:
         return None
-    reference, last_message, items = snap
     day = today()
-    forms, cards, rejected, where = [], [], [], {}
-    for item in items:
-        if item.status != "ok":
-            rejected.append(RejectedAttachment(item.filename, item.reject_reason or "rejected"))
-            continue
-        reading = read_attachment(item.filename, item.content_type, app.blobs.get(item.sha256), today=day,
-                                  signer_certificate=item.signer_certificate)
-        for r in reading.forms + reading.cards:
-            where[id(r)] = item.attachment_id
-        forms += reading.forms
-        cards += reading.cards
+    forms, cards, rejected, where, per_message = _read_all(app, snap.items, day)
+    if strangers := _strangers(snap, per_message):
+        _split_off(app, request_id, strangers)
+        return verify_request(app, request_id)
     evidence, placed, form = assemble(forms, cards, rejected, day, app.settings.verification.paper_id_invalid_from)
     verdict = decide(evidence)
 
     with app.db.session() as s:
         req = s.get(Request, request_id)
-        if req.status != "received" or max((m.id for m in req.messages), default=0) != last_message:
+        if req.status != "received" or max((m.id for m in req.messages), default=0) != snap.last_message:
             return None  # changed meanwhile: the newer run decides
         _record_documents(s, req, placed, form, where)
         req.findings = [Finding(code=f.code, severity=f.severity, message=f.message,
@@ -88,7 +159,7 @@ def verify_request(app: App, request_id: int) -> str | None:
         _record_people(req, form)
         lifecycle.transition(s, req, verdict.status, ACTOR, codes=list(verdict.codes))
         _answer(app, s, req, verdict.status, verdict.citizen_messages())
-    log.info("verified %s: %s", reference, verdict.status)
+    log.info("verified %s: %s", snap.reference, verdict.status)
     return verdict.status
 
 
@@ -170,17 +241,21 @@ def office_name(province: str) -> str:
 
 def verify_pending(app: App, limit: int = 100) -> int:
     """Verify every request waiting in `received` (after a crash, or queued by intake)."""
-    with app.db.session() as s:
-        ids = s.scalars(select(Request.id).where(Request.status == "received").order_by(Request.id).limit(limit)).all()
-    done = 0
-    for rid in ids:
-        try:
-            if verify_request(app, rid) is not None:
-                done += 1
-        except Exception as exc:  # noqa: BLE001 - one bad request never stops the others
-            log.exception("verification of request %s failed", rid)
-            _to_review(app, rid, f"{type(exc).__name__}: {exc}")
-    return done
+    done, seen = 0, set()
+    while True:
+        with app.db.session() as s:
+            ids = [i for i in s.scalars(select(Request.id).where(Request.status == "received")
+                                        .order_by(Request.id).limit(limit)).all() if i not in seen]
+        if not ids:
+            return done
+        for rid in ids:
+            seen.add(rid)
+            try:
+                if verify_request(app, rid) is not None:
+                    done += 1
+            except Exception as exc:  # noqa: BLE001 - one bad request never stops the others
+                log.exception("verification of request %s failed", rid)
+                _to_review(app, rid, f"{type(exc).__name__}: {exc}")
 
 
 def _to_review(app: App, request_id: int, error: str) -> None:
