@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The tick-box wording of the forms (SPEC.md), keyed by the export values.
+from verification.forms import RELATIONSHIP_LABELS  # noqa: F401 - re-exported for the templates
+
 STATUS_LABELS = {
     "received": "Ricevuta",
     "not_a_request": "Non è una richiesta",
@@ -58,21 +61,6 @@ DOC_TYPE_LABELS = {
     "form": "Modulo",
 }
 
-RELATIONSHIP_LABELS = {
-    "spouse": "coniuge",
-    "child": "figlio/figlia",
-    "parent": "genitore",
-    "sibling": "fratello/sorella",
-    "grandparent": "nonno/nonna",
-    "grandchild": "nipote (figlio di un figlio)",
-    "uncle_aunt": "zio/zia",
-    "nephew_niece": "nipote (figlio di un fratello o sorella)",
-    "great_grandparent": "bisnonno/bisnonna",
-    "great_grandchild": "pronipote",
-    "cousin": "cugino/cugina",
-    "guardian": "tutore",
-    "other": "altro",
-}
 
 SEVERITY_LABELS = {"blocking": "Bloccante", "review": "Da verificare", "info": "Informazione"}
 
