@@ -6,11 +6,13 @@ delivered after the commit by `deliver_pending` (retried until it works).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -90,7 +92,7 @@ def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str
     if request.id is None:
         s.flush()
     row = OutgoingMail(request_id=request.id, kind=kind, recipient=recipient, message_id=msg["Message-ID"],
-                       raw=msg.as_bytes(), status="pending")
+                       raw=msg.as_bytes(policy=SMTP_POLICY), status="pending")
     s.add(row)
     lifecycle.record(s, request, "mail_queued", actor, {"kind": kind, "message": msg["Message-ID"]})
     return row
@@ -115,13 +117,14 @@ class OutboxFolder:
 
 
 class SmtpSender:
-    def __init__(self, settings: SmtpSettings, timeout: float = 30):
+    def __init__(self, settings: SmtpSettings, timeout: float = 30, ssl_context: ssl.SSLContext | None = None):
         self.settings = settings
         self.timeout = timeout
+        self.ssl_context = ssl_context
 
     def send(self, raw: bytes, recipient: str) -> None:
         st = self.settings
-        ctx = ssl.create_default_context()
+        ctx = self.ssl_context or ssl.create_default_context()
         if st.security == "ssl":
             smtp = smtplib.SMTP_SSL(st.host, st.port, timeout=self.timeout, context=ctx)
         else:
@@ -131,7 +134,9 @@ class SmtpSender:
                 smtp.starttls(context=ctx)
             if st.username:
                 smtp.login(st.username, st.password() or "")
-            smtp.sendmail(st.sender, [recipient], raw)
+            # SMTP wants CRLF line ends; smtplib sends bytes as they are, and
+            # servers refuse bare LF (RFC 5321 2.3.8, SMTP smuggling defences).
+            smtp.sendmail(st.sender, [recipient], re.sub(rb"(?<!\r)\n", b"\r\n", raw))
 
 
 def requeue_interrupted(db: Database) -> int:
