@@ -146,6 +146,8 @@ class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
     mail_from: str = "spazioRegione <spazioregione@localhost>"
+    # Seconds between two passes over the local Maildirs (the embedded default has no IDLE).
+    maildir_poll_interval: int = Field(60, ge=1)
     database: DatabaseSettings = DatabaseSettings()
     mailboxes: list[MailboxSettings] = []
     smtp: SmtpSettings | None = None

@@ -168,6 +168,7 @@ def run(host: str | None, port: int | None, no_web: bool) -> None:
 
     app = load_app()
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
     run_service(app, host=host, port=port, with_web=not no_web)
 
 

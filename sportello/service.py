@@ -64,8 +64,8 @@ def verify_and_answer(app: App) -> None:
         deliver_outbox(app)
 
 
-def _poll_interval(mb: Mailbox) -> int:
-    return mb.imap.poll_interval if mb.imap else 60
+def _poll_interval(app: App, mb: Mailbox) -> int:
+    return mb.imap.poll_interval if mb.imap else app.settings.maildir_poll_interval
 
 
 class Worker:
@@ -178,7 +178,7 @@ class Service:
         now = datetime.now(timezone.utc)
         for job in self.jobs.values():
             mb = job.mb
-            sched.add_job(job, "interval", seconds=_poll_interval(mb), id=f"poll:{mb.key}",
+            sched.add_job(job, "interval", seconds=_poll_interval(self.app, mb), id=f"poll:{mb.key}",
                           name=f"poll {mb.province}", next_run_time=now)
         sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
                       next_run_time=now)
@@ -210,27 +210,42 @@ class Service:
         log.info("stopped")
 
 
+def _web_server(app: App, host: str | None, port: int | None):
+    """uvicorn, minus its own signal handling: ours stops the scheduler too, then exits 0."""
+    import contextlib
+
+    import uvicorn
+
+    from backoffice.app import create_app
+    from sportello.reprocess import reprocess
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):  # uvicorn would re-raise SIGTERM after shutdown and skip our clean-up
+            yield
+
+    config = uvicorn.Config(create_app(app, reprocess=reprocess), host=host or app.settings.backoffice.host,
+                            port=port or app.settings.backoffice.port, log_level="info", proxy_headers=True)
+    return Server(config)
+
+
 def run(app: App, *, host: str | None = None, port: int | None = None, with_web: bool = True) -> None:
     service = Service(app)
+    server = _web_server(app, host, port) if with_web else None
+
+    def _stop(signum, _frame):
+        log.info("received %s", signal.Signals(signum).name)
+        service.stop.set()
+        if server is not None:
+            server.should_exit = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     service.start()
     try:
-        if with_web:
-            import uvicorn
-
-            from backoffice.app import create_app
-            from sportello.reprocess import reprocess
-
-            web = create_app(app, reprocess=reprocess)
-            # uvicorn handles SIGTERM / SIGINT itself and returns.
-            uvicorn.run(web, host=host or app.settings.backoffice.host, port=port or app.settings.backoffice.port,
-                        log_level="info", proxy_headers=True)
+        if server is not None:
+            server.run()
         else:
-            def _stop(signum, _frame):
-                log.info("received %s", signal.Signals(signum).name)
-                service.stop.set()
-
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
             while not service.stop.wait(1):
                 pass
     finally:
