@@ -1,0 +1,107 @@
+"""Decoding attachments and finding the cards on them: every file kind and capture style."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.corpus import capture
+from tests.verification import card_cases as cc
+from verification import imaging
+from verification.imaging import ImageError, ImageTooLarge, assess, find_cards, load_image, pdf_page_images
+
+
+def encoded(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def card_photo() -> Image.Image:
+    return Image.fromarray(cv2.cvtColor(cc.captured("cie", "front", "photo"), cv2.COLOR_BGR2RGB))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_load_image_formats(card_photo, fmt):
+    pages = load_image(encoded(card_photo.convert("RGB"), fmt))
+    assert len(pages) == 1 and pages[0].shape == (1200, 1600, 3) and pages[0].dtype == np.uint8
+
+
+def test_load_heic_and_every_tiff_page(card_photo):
+    heic, _ = capture.encode(card_photo, "heic", random.Random(1))
+    assert load_image(heic)[0].shape == (1200, 1600, 3)
+    tiff, _ = capture.encode([card_photo, card_photo.rotate(90, expand=True)], "tiff", random.Random(1))
+    assert [p.shape for p in load_image(tiff)] == [(1200, 1600, 3), (1600, 1200, 3)]
+
+
+def test_exif_orientation_is_applied(card_photo):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    pages = load_image(encoded(card_photo, "JPEG", exif=exif.tobytes()))
+    assert pages[0].shape == (1600, 1200, 3)
+
+
+def test_huge_images_are_refused_before_decoding():
+    bomb = encoded(Image.new("1", (8000, 8000)), "PNG")  # 64 Mpx in a few kB
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageTooLarge, match="Mpx"):
+        load_image(bomb)
+
+
+def test_truncated_and_foreign_bytes_are_errors(card_photo):
+    data = encoded(card_photo.convert("RGB"), "JPEG")
+    with pytest.raises(ImageError):
+        load_image(data[: len(data) // 2])
+    with pytest.raises(ImageError):
+        load_image(b"%PDF-1.7 not an image")
+
+
+def test_pdf_pages_are_rendered_at_the_dpi_asked():
+    pdf = capture.image_pdf([cc.rendered("cie", "front"), cc.rendered("cie", "back")], dpi=300)
+    pages = pdf_page_images(pdf, dpi=150)
+    assert len(pages) == 2 and abs(pages[0].shape[1] - 506) <= 2  # 1012 px at 300 dpi → 506 at 150
+
+
+def test_two_cards_on_a_scan_come_out_apart_and_upright():
+    images = [cc.rendered("ts_cns", "front"), cc.rendered("passport", "data_page")]
+    page = cc.bgr(capture.flat_scan(images, random.Random(2), dpi=200))
+    cards = find_cards(page)
+    assert [c.kind for c in cards] == ["id1", "page"]
+    assert cards[0].image.shape == (638, 1012, 3) and cards[1].image.shape == (845, 1200, 3)
+    assert all(assess(c) == (True, None) for c in cards)
+    # The chip is on the left: the TS came out the right way up.
+    assert imaging.chip_mask(cards[0].image)[:, :300].mean() > imaging.chip_mask(cards[0].image)[:, 700:].mean()
+
+
+@pytest.mark.parametrize("rotation", [None, cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_photo_of_one_card_in_any_rotation(rotation):
+    img = cc.captured("ts_cns", "front", "photo")
+    img = cv2.rotate(img, rotation) if rotation is not None else img
+    (card,) = find_cards(img)
+    assert card.kind == "id1" and card.image.shape == (638, 1012, 3) and not card.cut_off
+    assert 1000 < card.source_width < 1500
+    assert imaging.chip_mask(card.image)[:, :300].mean() > 0.05  # chip on the left: upright
+
+
+def test_picture_cropped_to_the_card_is_the_card():
+    (card,) = find_cards(cc.bgr(cc.rendered("driving_licence", "front")))
+    assert card.region == (0, 0, 1012, 638) and assess(card) == (True, None)
+
+
+@pytest.mark.parametrize(("style", "reason"), [("blurred", "blurred"), ("cut_off", "cut_off"), ("low_res", "too_small")])
+def test_quality(style, reason):
+    cards = find_cards(cc.captured("cie", "back", style))
+    assert len(cards) == 1
+    assert assess(cards[0]) == (False, reason)
+
+
+def test_sharpness_orders_captures():
+    sharp = find_cards(cc.captured("cie", "front", "scan"))[0]
+    blurred = find_cards(cc.captured("cie", "front", "blurred"))[0]
+    assert imaging.sharpness(sharp.image) > imaging.BLUR_THRESHOLD > imaging.sharpness(blurred.image)

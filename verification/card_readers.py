@@ -1,0 +1,241 @@
+"""What to read on each document side, and how: label-relative fields, order rules, code shapes.
+
+Each reader extracts from the words read so far and asks for the next
+region of its document (verification.card_sheet) only while a field it
+needs is still missing; the rest of the card comes last.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from verification import card_fields as cfd
+from verification import codice_fiscale
+from verification.card_sheet import FIELD_REGIONS, REST, Sheet
+
+
+# Labels, as regexes over upper-case unaccented text (card_fields.fold).
+# Prefixes, so that a label OCR ran into its value ("Cognom FUMAGALLI") still counts.
+EXPIRY = r"SCADEN|CADENZ|EXPIR|XPIRY|^4B\b|^9\.?\s*DATA"
+SURNAME = r"COGNOM|SURNAM|^1\.$"
+GIVEN = r"^NOM[EI]?\b|/ NAME|^NAME|GIVEN NAM|^2\.$"
+BIRTH = r"DATA DI NASC|DATE OF BIRTH|NATO IL|^3\.$"
+ISSUE = r"EMISSIONE|ISSUING|DATE OF ISSUE|RILASCIO|^4A\b"
+
+
+def best_cf(sources: dict[str, str]) -> str | None:
+    """A valid code first (barcode before text), else whatever full-shape code was read."""
+    ordered = [sources[k] for k in ("barcode", "ehic_field6", "front_text", "back_text") if k in sources]
+    return next((v for v in ordered if codice_fiscale.is_valid(v)), ordered[0] if ordered else None)
+
+
+def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract) -> None:
+    """Extract from what is read; read the next region while a needed field is missing, the rest last."""
+    extract(sheet.words, found)
+    for region in (*regions, REST):
+        if all(found.get(k) for k in needed):
+            return
+        if sheet.ocr(region):
+            extract(sheet.words, found)
+
+
+def _set(found: dict, key: str, value) -> None:
+    if value and not found.get(key):
+        found[key] = value
+
+
+def _cf_text(words, found: dict, where: str, label: str | None = None) -> None:
+    if where in found["cf_sources"]:
+        return
+    value = None
+    if label:
+        value = cfd.value_near(words, label, lambda run: (cfd.find_cfs(" ".join(w.text for w in run)) or [None])[0])
+    value = value or (cfd.find_cfs(cfd.all_text(words)) or [None])[0]
+    if value:
+        found["cf_sources"][where] = value
+
+
+def _dates(words, found: dict, today: date, *, birth: bool = True, issue: bool = True) -> None:
+    """Expiry, birth and issue dates.
+
+    Every document printing several of them obeys birth < issue < expiry, so
+    once as many dates as the side prints are read, the order decides,
+    whatever the labels (which OCR loses or runs into their values); until
+    then each date goes by its label.
+    """
+    dates = cfd.all_dates(cfd.all_text(words), today)
+    if len(dates) >= 1 + birth + issue:
+        found["expiry"] = dates[-1]
+        if birth:
+            found["birth_date"] = dates[0]
+        if issue and len(dates) >= (3 if birth else 2):
+            found["issue_date"] = dates[-2]
+        return
+    _set(found, "expiry", cfd.value_near(words, EXPIRY, lambda r: cfd.parse_date(cfd.line_text(r))))
+    if birth:
+        _set(found, "birth_date", cfd.value_near(
+            words, BIRTH, lambda r: cfd.parse_date(cfd.line_text(r), two_digit_past=True, today=today)))
+    if issue:
+        _set(found, "issue_date", cfd.value_near(words, ISSUE, lambda r: cfd.parse_date(cfd.line_text(r))))
+
+
+def _names(words, found: dict) -> None:
+    _set(found, "surname", cfd.value_near(words, SURNAME, cfd.name_value, 2))
+    _set(found, "given_names", cfd.value_near(words, GIVEN, cfd.name_value, 2))
+
+
+def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _set(found, "number", _shaped(words, "AA99999AA"))
+        _names(words, found)
+        _dates(words, found, today)
+
+    _until(sheet, FIELD_REGIONS[("cie", "front")], found, ("number", "surname", "given_names", "expiry"), extract)
+
+
+def _read_cie_back(sheet: Sheet, found: dict, today: date) -> None:
+    if "barcode" not in found["cf_sources"]:
+        # The printed code, left of the barcode (the bars on the same line garble the text).
+        _until(sheet, FIELD_REGIONS[("cie", "back")], found, ("cf_back",), _cie_back_cf)
+
+
+def _cie_back_cf(words, found: dict) -> None:
+    _cf_text(words, found, "back_text", r"CODICE FISCALE|FISCAL CODE")
+    found["cf_back"] = found["cf_sources"].get("back_text")
+
+
+def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _cf_text(words, found, "front_text", r"CODICE FISCALE")
+        _names(words, found)
+        if not (found.get("surname") and found.get("given_names")):
+            _names_after_cf(words, found)
+        _dates(words, found, today, issue=False)
+
+    needed = ("surname", "given_names", "birth_date", "expiry")
+    regions = FIELD_REGIONS[("ts_cns" if found.get("has_chip") else "ts_no_chip", "front")]
+    _until(sheet, regions, found, needed, extract)
+
+
+def _names_after_cf(words, found: dict) -> None:
+    """The TS front prints Cognome, then Nome, under the codice fiscale."""
+    _names_after(words, found, lambda text: bool(cfd.find_cfs(text)))
+
+
+def _names_after(words, found: dict, starts) -> None:
+    """Surname and given names by their order: the first two lines of nothing but name words after
+    the last line where `starts(text)` — for when OCR lost the labels or ran them into the values."""
+    rows = cfd.lines(words)
+    start = max((i for i, row in enumerate(rows) if starts(cfd.line_text(row))), default=None)
+    if start is None:
+        return
+    names = []
+    for row in rows[start + 1 :]:
+        value = cfd.name_value(row)
+        if value and len(value.split()) == len([w for w in row if not cfd.fold(w.text) in ("COGNOME", "NOME")]):
+            names.append(value)
+        elif names:
+            break
+        if len(names) == 2:
+            break
+    if len(names) == 2:
+        _set(found, "surname", names[0])
+        _set(found, "given_names", names[1])
+
+
+def _read_ts_back(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _cf_text(words, found, "ehic_field6", r"IDENTIFICAZIONE PERSONALE|^6\b")
+        _names(words, found)
+        _dates(words, found, today, issue=False)
+        number = cfd.value_near(words, r"DELLA TESSERA|^8\b", _ts_number)
+        _set(found, "number", number)
+
+    _until(sheet, FIELD_REGIONS[("ts_cns", "back")], found, ("number", "expiry", "surname"), extract)
+    if found.get("number"):
+        found["extra"]["ts_card_number"] = found["number"]
+        if not cfd.luhn_valid(found["number"]):
+            found["extra"]["ts_card_number_luhn"] = "failed"
+
+
+def _ts_number(run) -> str | None:
+    digits = re.sub(r"\s+", "", cfd.line_text(run)).translate(str.maketrans("OoIlSB", "001158"))
+    match = re.search(r"80380\d{15}", digits)
+    return match.group(0) if match else None
+
+
+def _read_licence_front(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _set(found, "surname", cfd.value_near(words, r"^1\.?$", cfd.name_value, 0.5))
+        _set(found, "given_names", cfd.value_near(words, r"^2\.?$", cfd.name_value, 0.5))
+        _dates(words, found, today)  # 3 (birth) < 4a (issue) < 4b (expiry)
+        if not (found.get("surname") and found.get("given_names")):  # fields 1 and 2 follow the title
+            _names_after(words, found, lambda text: "ITALIANA" in cfd.fold(text) or "GUIDA" in cfd.fold(text))
+        _set(found, "number", _licence_number(words))
+        _set(found, "number", cfd.value_near(words, r"^5\.?$", cfd.pattern_value(r"[A-Z0-9]{10}"), 0.5))
+
+    needed = ("surname", "given_names", "expiry", "number")
+    _until(sheet, FIELD_REGIONS[("driving_licence", "front")], found, needed, extract)
+
+
+def _licence_number(words) -> str | None:
+    """Field 5: ten letters and digits, mostly digits (U1532B456K, MI1234567X), a token of its own."""
+    for row in cfd.lines(words):
+        for token in re.findall(r"(?<![A-Z0-9/.])[A-Z0-9]{10}(?![A-Z0-9/.])", cfd.fold(cfd.line_text(row))):
+            if sum(c.isdigit() for c in token) >= 5 and sum(c.isalpha() for c in token) >= 2:
+                # Province letters + 7 digits + letter (MI1234567X): an O read as 0 is undone.
+                province = cfd.fix_by_shape(token, "AA9999999A") if token[2:9].isdigit() else None
+                return province or token
+    return None
+
+
+def _read_paper_id(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _set(found, "number", _shaped(words, "AA9999999"))
+        _names(words, found)
+        _dates(words, found, today)
+
+    _until(sheet, FIELD_REGIONS[("paper_id", "front")], found, ("number", "expiry", "surname", "given_names"), extract)
+
+
+def _read_paper_id_back(sheet: Sheet, found: dict, today: date) -> None:
+    def extract(words, found):
+        _set(found, "number", _shaped(words, "AA9999999"))
+        _dates(words, found, today, birth=False, issue=False)
+
+    _until(sheet, FIELD_REGIONS[("paper_id", "back")], found, ("number", "expiry"), extract)
+
+
+def read_nothing(sheet: Sheet, found: dict, today: date) -> None:
+    return None
+
+
+def _shaped(words, shape: str) -> str | None:
+    """A code of a fixed shape standing as its own token ("N. AX 1234567" → "AX1234567"), look-alikes undone.
+
+    `shape` is A (letter) and 9 (digit); OCR may put one space inside it.
+    """
+    loose = "".join("[A-Z0-9]" if k == "A" else "[0-9OQDISZBG]" for k in shape)
+    token = re.compile(r"(?<![A-Z0-9])(" + loose.replace("][", "] ?[") + r")(?![A-Z0-9])")
+    for row in cfd.lines(words):
+        for match in token.finditer(cfd.fold(cfd.line_text(row))):
+            candidate = match.group(1).replace(" ", "")
+            digits = sum(c.isdigit() for c, k in zip(candidate, shape, strict=True) if k == "9")
+            fixed = cfd.fix_by_shape(candidate, shape)
+            if fixed and digits >= 0.6 * shape.count("9"):
+                return fixed
+    return None
+
+
+# (doc_type, side) -> reader; a side not here (the licence back) has nothing the checks need.
+READERS = {
+    ("cie", "front"): _read_cie_front,
+    ("cie", "back"): _read_cie_back,
+    ("ts_cns", "front"): _read_ts_front,
+    ("ts_no_chip", "front"): _read_ts_front,
+    ("ts_cns", "back"): _read_ts_back,
+    ("driving_licence", "front"): _read_licence_front,
+    ("paper_id", "front"): _read_paper_id,
+    ("paper_id", "back"): _read_paper_id_back,
+}

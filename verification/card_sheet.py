@@ -1,0 +1,109 @@
+"""A card being read: its image, lighting flattened, and the words OCR'd from it region by region.
+
+Regions are fractions of the canonical card (verification.imaging warps
+every card to a fixed size), their edges moved to the nearest gap between
+text lines, and a region already read is not read again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from verification import card_fields as cfd
+from verification import ocr
+
+Region = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the card
+HEADER: Region = (0.0, 0.0, 1.0, 0.22)
+REST: Region = (0.0, 0.0, 1.0, 1.0)
+# Where each document keeps what we read, in the order to try (fractions of the canonical card).
+FIELD_REGIONS: dict[tuple[str, str], tuple[Region, ...]] = {
+    ("cie", "front"): ((0.28, 0.30, 1.0, 0.58), (0.28, 0.62, 1.0, 0.86)),
+    ("cie", "back"): ((0.0, 0.0, 0.55, 0.2),),
+    ("ts_cns", "front"): ((0.23, 0.20, 1.0, 0.86),),  # right of the chip: its contacts confuse line finding
+    ("ts_no_chip", "front"): ((0.0, 0.20, 1.0, 0.86),),
+    ("ts_cns", "back"): ((0.0, 0.20, 1.0, 0.80),),
+    ("driving_licence", "front"): ((0.28, 0.20, 1.0, 0.75),),
+    ("paper_id", "front"): ((0.0, 0.08, 0.5, 0.45), (0.74, 0.25, 1.0, 0.6)),  # right of the photo and stamp
+    ("paper_id", "back"): ((0.0, 0.25, 1.0, 0.75),),
+}
+PHOTO_REGIONS: dict[str, Region] = {
+    "cie": (0.0, 0.15, 0.36, 0.85),
+    "driving_licence": (0.0, 0.15, 0.36, 0.85),
+    "passport": (0.0, 0.12, 0.34, 0.82),
+    "paper_id": (0.5, 0.05, 0.8, 0.65),
+}
+
+
+@dataclass
+class Sheet:
+    """A card being read: its image and every word OCR'd from it so far, in card coordinates."""
+
+    image: np.ndarray
+    sharpen: bool = False  # the card was enlarged to its canonical size: give the strokes their edges back
+    words: list[ocr.Word] = field(default_factory=list)
+    read: list[tuple[int, int, int, int]] = field(default_factory=list)
+    ink_rows: np.ndarray | None = None
+    _flat: np.ndarray | None = None
+
+    @property
+    def flat(self) -> np.ndarray:
+        """Grey, with the lighting divided out: tesseract's global Otsu threshold fails on an unevenly lit photo."""
+        if self._flat is None:
+            grey = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+            background = cv2.dilate(grey, cv2.getStructuringElement(cv2.MORPH_RECT, (21, 21)))
+            flat = cv2.divide(grey, background, scale=255)
+            if self.sharpen:  # unsharp mask: a 200 dpi scan enlarged 1.5x otherwise loses whole lines
+                flat = cv2.addWeighted(flat, 1.8, cv2.GaussianBlur(flat, (0, 0), 1.5), -0.8, 0)
+            self._flat = flat
+        return self._flat
+
+    def ocr(self, region: Region) -> list[ocr.Word]:
+        h, w = self.image.shape[:2]
+        x0, x1 = int(region[0] * w), int(region[2] * w)
+        y0, y1 = self._gap(region[1] * h), self._gap(region[3] * h)
+        for rx0, ry0, rx1, ry1 in self.read:  # skip rows a full-width read already covered
+            if rx0 <= x0 and rx1 >= x1 and ry0 <= y0 < ry1:
+                y0 = ry1
+            if rx0 <= x0 and rx1 >= x1 and ry0 < y1 <= ry1:
+                y1 = ry0
+        if y1 - y0 < 12 or x1 - x0 < 12:
+            return []
+        self.read.append((x0, y0, x1, y1))
+        found = [
+            ocr.Word(wd.text, wd.conf, wd.x + x0, wd.y + y0, wd.w, wd.h, wd.line)
+            for wd in ocr.ocr_words(self.flat[y0:y1, x0:x1], psm=4, invert=False)
+        ]
+        # Regions overlap: a word read twice counts once (the first reading).
+        new = [wd for wd in found if not any(_same_place(wd, old) for old in self.words)]
+        self.words.extend(new)
+        return found
+
+    def _gap(self, y: float) -> int:
+        """The emptiest row near `y`: a region edge must not cut a line of text in half."""
+        h = self.image.shape[0]
+        if y <= 0 or y >= h:
+            return int(min(max(y, 0), h))
+        if self.ink_rows is None:
+            grey = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+            ink = cv2.adaptiveThreshold(grey, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+            self.ink_rows = np.convolve(ink.sum(axis=1), np.ones(5) / 5, mode="same")
+        lo, hi = max(0, int(y - 0.05 * h)), min(h, int(y + 0.05 * h))
+        return lo + int(np.argmin(self.ink_rows[lo:hi] + np.abs(np.arange(lo, hi) - y) * 0.5))
+
+    @property
+    def text(self) -> str:
+        return cfd.all_text(self.words)
+
+
+def _same_place(a: ocr.Word, b: ocr.Word) -> bool:
+    dx = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    dy = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return dx > 0.5 * min(a.w, b.w) and dy > 0.5 * min(a.h, b.h)
+
+
+def crop(image: np.ndarray, region: Region) -> np.ndarray:
+    h, w = image.shape[:2]
+    return image[int(region[1] * h) : int(region[3] * h), int(region[0] * w) : int(region[2] * w)]
