@@ -14,6 +14,7 @@ from tests.corpus.cases import all_case_ids
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # ~105 requests read for real
     pytest.mark.skipif(os.environ.get("SPORTELLO_TEST_DB") == "postgresql",
                        reason="database-independent; runs on the SQLite pass"),
 ]
