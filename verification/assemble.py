@@ -99,22 +99,29 @@ def _whose(card: CardReading, form: FormEvidence | None, partner_person: dict[st
 def place_cards(cards: list[CardReading], form: FormEvidence | None) -> list[Placed]:
     placed: list[Placed] = []
     unknown: list[CardReading] = []
-    # First the cards that say who they are, so the other side of the same
-    # CIE (same number) can follow them.
+    # First the readable cards that say who they are, so the other side of
+    # the same CIE (same number) can follow them; unreadable ones last.
     by_number: dict[str, str] = {}
-    ordered = sorted(cards, key=lambda c: -max(match_score(c, form.holder) if form else 0,
-                                               match_score(c, form.declarant) if form else 0))
+    ordered = sorted(cards, key=lambda c: (not c.readable,
+                                           -max(match_score(c, form.holder) if form else 0,
+                                                match_score(c, form.declarant) if form else 0)))
     for card in ordered:
-        if card.doc_type in ("ts_cns", "ts_no_chip"):
-            placed.append(Placed(CNS_SIDE_SLOT.get(card.side or "front", "holder_cns_front"), card))
-            continue
         if card.doc_type is None:
             unknown.append(card)
             continue
-        person = _whose(card, form, by_number)
-        if (number := _card_number(card)) is not None:
-            by_number.setdefault(number, person)
-        placed.append(Placed(f"{person}_{ID_SIDE_SLOT[card.side]}", card))
+        if card.doc_type in ("ts_cns", "ts_no_chip"):
+            slot = CNS_SIDE_SLOT.get(card.side or "front", "holder_cns_front")
+        else:
+            person = _whose(card, form, by_number)
+            if (number := _card_number(card)) is not None:
+                by_number.setdefault(number, person)
+            slot = f"{person}_{ID_SIDE_SLOT[card.side]}"
+        if not card.readable and any(p.slot == slot and p.reading.readable for p in placed):
+            # An unreadable picture's type and side are guesses; where that
+            # side is already here and readable, it is more likely another one.
+            unknown.append(card)
+            continue
+        placed.append(Placed(slot, card))
     # Unclassified cards (usually unreadable): the first slot still empty.
     need_declarant = form is not None and form.form_type in ("delegate", "guardian")
     for card in unknown:

@@ -39,6 +39,23 @@ def _part_compatible(a: tuple[str, ...], b: tuple[str, ...], allow_prefix: bool)
     return all(any(_word_match(s, w, allow_prefix) for w in longer) for s in shorter)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _close(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The same letters give or take OCR slips: one edit per five letters ("GRAII" for "GRAZIA")."""
+    x, y = "".join(a), "".join(b)
+    return bool(x and y) and edit_distance(x, y) <= max(1, max(len(x), len(y)) // 5)
+
+
 def names_compatible(
     surname_a: str | None,
     given_a: str | None,
@@ -46,12 +63,14 @@ def names_compatible(
     given_b: str | None,
     *,
     allow_prefix: bool = False,
+    ocr: bool = False,
 ) -> bool:
     """Whether two (surname, given names) pairs can be the same person's name.
 
     Missing parts are not evidence of a mismatch: a side with no surname
     compares given names only, and so on. `allow_prefix` tolerates MRZ
-    truncation.
+    truncation; `ocr` tolerates a few misread letters in names read by OCR
+    (no check digit covers a name; another person's name differs by far more).
     """
     sa, ga, sb, gb = (name_tokens(x) for x in (surname_a, given_a, surname_b, given_b))
     if not (sa or ga) or not (sb or gb):
@@ -59,6 +78,6 @@ def names_compatible(
     # Word order and fields swapped: the same words overall.
     if sorted(sa + ga) == sorted(sb + gb) or "".join(sa + ga) == "".join(sb + gb):
         return True
-    surname_ok = not (sa and sb) or _part_compatible(sa, sb, allow_prefix)
-    given_ok = not (ga and gb) or _part_compatible(ga, gb, allow_prefix)
+    surname_ok = not (sa and sb) or _part_compatible(sa, sb, allow_prefix) or (ocr and _close(sa, sb))
+    given_ok = not (ga and gb) or _part_compatible(ga, gb, allow_prefix) or (ocr and _close(ga, gb))
     return surname_ok and given_ok

@@ -67,5 +67,11 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
             if form is not None:
                 out.forms.append(form)
                 continue
-        out.cards.extend(page_reader.read_cards_on_image(img, source, today))
+        found = page_reader.read_cards_on_image(img, source, today)
+        if not found:
+            # The citizen sent a picture we cannot make out: they must hear
+            # "send it again, readable", not "it is missing".
+            found = [CardReading(doc_type=None, side=None, source=source, readable=False,
+                                 unreadable_reason="no_document_found")]
+        out.cards.extend(found)
     return out

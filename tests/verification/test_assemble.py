@@ -72,8 +72,15 @@ def test_the_latest_readable_copy_wins():
     f = form("direct").evidence
     old = card(HOLDER, name="old.jpg", expiry=date(2020, 1, 1))
     new = card(HOLDER, name="new.jpg")
-    unreadable_newer = replace(card(HOLDER, name="blur.jpg"), readable=False)
-    assert slots(place_cards([old, new, unreadable_newer], f)) == {"holder_id_front": "new.jpg"}
+    assert slots(place_cards([old, new], f)) == {"holder_id_front": "new.jpg"}
+
+
+def test_an_unreadable_picture_guessed_as_a_side_already_here_fills_the_side_still_needed():
+    f = form("direct").evidence
+    front = card(HOLDER, name="front.jpg")
+    blurred = replace(card(HOLDER, name="blur.jpg"), readable=False, unreadable_reason="blurred")
+    placed = place_cards([front, blurred], f)
+    assert slots(placed) == {"holder_id_front": "front.jpg", "holder_id_back": "blur.jpg"}
 
 
 def test_a_complete_delegate_request_assembles_to_ready():

@@ -45,3 +45,14 @@ def test_incompatible(a, b):
 def test_mrz_truncation_is_allowed_on_request():
     assert names_compatible("Rossi", "Maria Antonietta", "ROSSI", "MARIA ANTON", allow_prefix=True)
     assert not names_compatible("Rossi", "Maria", "ROSSI", "LUCIA", allow_prefix=True)
+
+
+def test_ocr_slips_are_tolerated_only_when_asked_and_only_a_few():
+    from verification.names import edit_distance, names_compatible
+
+    assert edit_distance("GRAZIA", "GRAII") == 2
+    assert names_compatible("DE LUCA BRAMBILLA", "MARIA GRAZIA", "E LUCA BRAMBILLA", "MARIA GRAII", ocr=True)
+    assert not names_compatible("DE LUCA BRAMBILLA", "MARIA GRAZIA", "E LUCA BRAMBILLA", "MARIA GRAII")
+    # Another person's name is not an OCR slip.
+    assert not names_compatible("ROSSI", "MARIO", "ROSSI", "GIUSEPPE", ocr=True)
+    assert not names_compatible("ROSSI", "MARIO", "BIANCHI", "MARIO", ocr=True)

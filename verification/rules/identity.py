@@ -86,7 +86,7 @@ def _check_names(ev: RequestEvidence, person: str) -> list[Finding]:
     for document in _documents(ev, person):
         if document.slot == reference_source:
             continue
-        if not names_compatible(ref.surname, ref.given_names, document.surname, document.given_names):
+        if not names_compatible(ref.surname, ref.given_names, document.surname, document.given_names, ocr=True):
             mismatch("name", document.slot)
         if ref.birth_date and document.birth_date and ref.birth_date != document.birth_date:
             mismatch("birth_date", document.slot)
@@ -117,13 +117,13 @@ def _mrz_disagreements(
 ) -> list[tuple[str, str]]:
     """(field, source) pairs where the MRZ says something else."""
     found = []
-    if not names_compatible(ref.surname, ref.given_names, mrz.surname, mrz.given_names, allow_prefix=True):
+    if not names_compatible(ref.surname, ref.given_names, mrz.surname, mrz.given_names, allow_prefix=True, ocr=True):
         found.append(("mrz_name", reference_source))
     if ref.birth_date and ref.birth_date != mrz.birth_date:
         found.append(("mrz_birth_date", reference_source))
     for printed in documents:
         if (printed.surname or printed.given_names) and not names_compatible(
-            printed.surname, printed.given_names, mrz.surname, mrz.given_names, allow_prefix=True
+            printed.surname, printed.given_names, mrz.surname, mrz.given_names, allow_prefix=True, ocr=True
         ):
             found.append(("mrz_name", printed.slot))
         if printed.birth_date and printed.birth_date != mrz.birth_date:
