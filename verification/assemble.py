@@ -96,6 +96,23 @@ def _whose(card: CardReading, form: FormEvidence | None, partner_person: dict[st
     return "declarant" if d > h else "holder"
 
 
+def _anonymous(card: CardReading, form: FormEvidence | None) -> bool:
+    """Nothing on this side says whose it is (a driving licence's back has no name or number)."""
+    if _card_number(card) or card.codice_fiscale or card.cf_sources or card.mrz:
+        return False
+    return not (card.surname or card.given_names or card.birth_date)
+
+
+def _partner_of(card: CardReading, placed: list[Placed]) -> str | None:
+    """The one person whose other side of the same kind of document is here without this side."""
+    wanted = "id_back" if card.side == "back" else "id_front"
+    have = {p.slot for p in placed}
+    owners = {p.slot.split("_id_")[0] for p in placed
+              if p.reading.doc_type == card.doc_type and "_id_" in p.slot}
+    candidates = [o for o in owners if f"{o}_{wanted}" not in have]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def place_cards(cards: list[CardReading], form: FormEvidence | None) -> list[Placed]:
     placed: list[Placed] = []
     unknown: list[CardReading] = []
@@ -113,6 +130,8 @@ def place_cards(cards: list[CardReading], form: FormEvidence | None) -> list[Pla
             slot = CNS_SIDE_SLOT.get(card.side or "front", "holder_cns_front")
         else:
             person = _whose(card, form, by_number)
+            if _anonymous(card, form):
+                person = _partner_of(card, placed) or person
             if (number := _card_number(card)) is not None:
                 by_number.setdefault(number, person)
             slot = f"{person}_{ID_SIDE_SLOT[card.side]}"

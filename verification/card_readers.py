@@ -179,6 +179,13 @@ def _read_licence_front(sheet: Sheet, found: dict, today: date) -> None:
     _until(sheet, FIELD_REGIONS[("driving_licence", "front")], found, needed, extract)
 
 
+def _read_licence_back(sheet: Sheet, found: dict, today: date) -> None:
+    """The back (the category table) has no name; the Italian one prints no licence number either,
+    but where a number is among the words already read it is kept, so the back can be paired with its
+    front. No OCR of its own: the checks need nothing else from this side."""
+    _set(found, "number", _licence_number(sheet.words))
+
+
 def _licence_number(words) -> str | None:
     """Field 5: ten letters and digits, mostly digits (U1532B456K, MI1234567X), a token of its own."""
     for row in cfd.lines(words):
@@ -228,7 +235,7 @@ def _shaped(words, shape: str) -> str | None:
     return None
 
 
-# (doc_type, side) -> reader; a side not here (the licence back) has nothing the checks need.
+# (doc_type, side) -> reader; a side not here has nothing the checks need.
 READERS = {
     ("cie", "front"): _read_cie_front,
     ("cie", "back"): _read_cie_back,
@@ -236,6 +243,7 @@ READERS = {
     ("ts_no_chip", "front"): _read_ts_front,
     ("ts_cns", "back"): _read_ts_back,
     ("driving_licence", "front"): _read_licence_front,
+    ("driving_licence", "back"): _read_licence_back,
     ("paper_id", "front"): _read_paper_id,
     ("paper_id", "back"): _read_paper_id_back,
 }

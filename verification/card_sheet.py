@@ -61,16 +61,30 @@ class Sheet:
         return self._flat
 
     def ocr(self, region: Region) -> list[ocr.Word]:
+        """The words in `region`, read now; rows an earlier read already covered at this width are not read again.
+
+        Such rows are cut out of the middle of a region as well as off its
+        ends (the rest of the card after its field band: only the strips
+        above and below the band are read), and edges fall on gaps between
+        lines, so no line is cut.
+        """
         h, w = self.image.shape[:2]
         x0, x1 = int(region[0] * w), int(region[2] * w)
         y0, y1 = self._gap(region[1] * h), self._gap(region[3] * h)
-        for rx0, ry0, rx1, ry1 in self.read:  # skip rows a full-width read already covered
-            if rx0 <= x0 and rx1 >= x1 and ry0 <= y0 < ry1:
-                y0 = ry1
-            if rx0 <= x0 and rx1 >= x1 and ry0 < y1 <= ry1:
-                y1 = ry0
-        if y1 - y0 < 12 or x1 - x0 < 12:
+        if x1 - x0 < 12:
             return []
+        spans = [(y0, y1)]
+        for rx0, ry0, rx1, ry1 in self.read:  # a read across at least this width covers these rows
+            if rx0 <= x0 and rx1 >= x1:
+                pieces = (piece for a, b in spans for piece in ((a, min(b, ry0)), (max(a, ry1), b)))
+                spans = [(a, b) for a, b in pieces if b > a]
+        found = []
+        for a, b in spans:
+            if b - a >= 12:
+                found += self._read(x0, a, x1, b)
+        return found
+
+    def _read(self, x0: int, y0: int, x1: int, y1: int) -> list[ocr.Word]:
         self.read.append((x0, y0, x1, y1))
         found = [
             ocr.Word(wd.text, wd.conf, wd.x + x0, wd.y + y0, wd.w, wd.h, wd.line)

@@ -82,6 +82,34 @@ def has_chip_plate(image: np.ndarray) -> bool:
     return False
 
 
+def has_category_table(image: np.ndarray) -> bool:
+    """A ruled table over most of the card: the licence back's categories (fields 9 to 12); no OCR.
+
+    At least 10 ruled rows across half the width or more, and at least 3
+    column rules down half the height or more. Tesseract reads little of a
+    ruled table (the rules break its line finding), but the rules themselves
+    are the surest cue: no other card we take has them. Segments of a tenth
+    of the card are enough (a rule fades where the light falls off), and a
+    rule may wander over a few pixel rows (a card warped a degree off).
+    """
+    h, w = image.shape[:2]
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 8)
+    across = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (w // 10, 1)))
+    across = cv2.dilate(across, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
+    if _runs((across > 0).sum(axis=1) > 0.5 * w) < 10:
+        return False
+    down = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, h // 10)))
+    down = cv2.dilate(down, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 1)))
+    return _runs((down > 0).sum(axis=0) > 0.5 * h) >= 3
+
+
+def _runs(flags: np.ndarray) -> int:
+    """How many separate runs of True: one ruled line may be two or three pixels thick."""
+    flags = flags.astype(np.int8)
+    return int(np.count_nonzero(np.diff(flags, prepend=0) == 1))
+
+
 # ---------------------------------------------------------------- classification
 
 
@@ -145,6 +173,8 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
         return sheet, doc or ("ts_cns", "back"), None
     if has_chip_plate(sheet.image):  # only the TS-CNS front shows a contact plate
         return sheet, ("ts_cns", "front"), None
+    if card.kind != "booklet" and has_category_table(sheet.image):  # a shadow can make it a "page"
+        return sheet, ("driving_licence", "back"), None
     if effort == "cues":
         return sheet, _band_guess(band, card), None
     for attempt in (sheet, Sheet(cv2.rotate(card.image, cv2.ROTATE_180), sharpen)):

@@ -236,6 +236,13 @@ def _kind(aspect: float) -> str | None:
     return None
 
 
+def _outline_kind(aspect: float) -> str | None:
+    """The kind of an outline found on the page: as `_kind`, but a data page (1.42) photographed at an
+    angle foreshortens to 1.31-1.34 (a phone held over a passport on a table). Not for the frame itself:
+    a 4:3 photo (1.33) is not a page cropped to its edges."""
+    return _kind(aspect) or ("page" if 1.31 <= aspect < 1.34 else None)
+
+
 def _candidates(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
     """Card-shaped outlines in a mask, as (ordered quad, touches the frame's edge)."""
     wh, ww = mask.shape
@@ -256,7 +263,7 @@ def _candidates(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
         quad = _refine(_order(quad), contour.reshape(-1, 2).astype(np.float32))
         long_side, short_side = sorted(_sides(quad), reverse=True)
         aspect = long_side / max(short_side, 1)
-        if _kind(aspect) or (touches and 1.0 <= aspect <= 3.5):
+        if _outline_kind(aspect) or (touches and 1.0 <= aspect <= 3.5):
             found.append((quad, touches))
     return found
 
@@ -329,7 +336,7 @@ def find_cards(page: np.ndarray) -> list[Card]:
     cards = []
     for quad, touches in quads:
         long_side, short_side = sorted(_sides(quad), reverse=True)
-        cards.append(_warp(page, quad / scale, _kind(long_side / max(short_side, 1)) or "id1", cut_off=touches))
+        cards.append(_warp(page, quad / scale, _outline_kind(long_side / max(short_side, 1)) or "id1", cut_off=touches))
     if frame_kind and not any(c.region[2] * c.region[3] > 0.4 * h * w for c in cards):
         cards = []  # a picture cropped to one card: what was found is its photo or its chip
     if not cards and (frame_kind or sharpness(work) < BLUR_THRESHOLD):

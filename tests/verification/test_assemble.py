@@ -101,3 +101,13 @@ def test_nothing_but_a_form_asks_for_every_document():
     ev, _, _ = assemble([form("direct")], [], [], TODAY, PAPER_ID_INVALID_FROM)
     assert set(decide(ev).codes) == {"missing_holder_id_front", "missing_holder_id_back",
                                      "missing_holder_cns_front", "missing_holder_cns_back"}
+
+
+def test_an_anonymous_back_follows_the_only_front_of_its_kind_still_without_one():
+    f = form().evidence
+    cards = [
+        card(HOLDER, name="h-front.jpg"), card(HOLDER, side="back", name="h-back.jpg"),
+        card(DECLARANT, "driving_licence", "front", name="d-front.jpg"),
+        CardReading(doc_type="driving_licence", side="back", source=SourceRef("d-back.jpg")),
+    ]
+    assert slots(place_cards(cards, f))["declarant_id_back"] == "d-back.jpg"
