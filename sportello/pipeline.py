@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from config.settings import LimitSettings
 from db import lifecycle, queries
-from db.blobs import sha256_hex
 from db.models import Attachment, Message, Request
 from db.references import next_reference
 from intake import threading
