@@ -94,7 +94,7 @@ def _image(name: str, content_type: str, data: bytes, max_pixels: int, max_pages
         if reason := _too_big(im.size, max_pixels):
             return [Document(name, content_type, data, rejected=reason)]
         if content_type in (sniff.JPEG, sniff.PNG):
-            im.load()  # a truncated photo fails here, not in the OCR worker
+            _load_strictly(im)  # a truncated photo fails here, not in the OCR worker
             return [Document(name, content_type, data, page_count=1)]
         if content_type == sniff.HEIF:
             return [Document(with_extension(name, "jpg"), sniff.JPEG, _to_jpeg(im), page_count=1)]
@@ -186,3 +186,19 @@ def _pdf_signature(reader) -> tuple[bool, bytes | None]:
     except Exception as exc:  # noqa: BLE001
         log.debug("pdf signature not readable: %s", type(exc).__name__)
     return False, None
+
+
+def _load_strictly(im) -> None:
+    """Decode every pixel, refusing a truncated file whatever the process-wide setting.
+
+    Importing face_recognition sets Pillow's LOAD_TRUNCATED_IMAGES for the
+    whole process; intake must still tell a truncated photo from a whole one.
+    """
+    from PIL import ImageFile
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        im.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved

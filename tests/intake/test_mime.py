@@ -611,3 +611,20 @@ def test_a_message_that_is_only_an_image_has_it_at_origin_1():
 
     att = only(parse(mf.mail(root=MIMEImage(JPEG, "jpeg"))))
     assert (att.origin, att.filename, att.data) == ("1", "allegato-1.jpg", JPEG)
+
+
+def test_a_truncated_photo_is_rejected_even_after_face_recognition_was_imported():
+    from PIL import ImageFile
+
+    from intake.mime import Limits, parse_message
+    from tests import mailfactory as mf
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what `import face_recognition` does to the process
+    try:
+        whole = mf.jpeg(400, 300, seed=3)
+        raw = mf.mail(mf.attachment(whole[: len(whole) // 2], "fronte.jpg"), seed=3)
+        (att,) = parse_message(raw, Limits()).attachments
+        assert att.rejected
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
