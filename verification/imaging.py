@@ -19,7 +19,7 @@ from functools import cache
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageFile, ImageOps, ImageSequence
 
 MAX_PIXELS = 60_000_000
 ID1_ASPECT = 85.60 / 53.98  # ISO/IEC 7810 ID-1
@@ -83,6 +83,9 @@ def load_image(data: bytes) -> list[np.ndarray]:
         raise ImageError(f"not a readable image: {exc}") from exc
     pages = []
     frames = ImageSequence.Iterator(image) if image.format == "TIFF" else [image]
+    # Importing face_recognition sets LOAD_TRUNCATED_IMAGES for the whole
+    # process; a truncated file must still be an error here.
+    saved, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         for frame in frames:
             width, height = frame.size
@@ -94,6 +97,8 @@ def load_image(data: bytes) -> list[np.ndarray]:
         raise
     except Exception as exc:
         raise ImageError(f"cannot decode image: {exc}") from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
     return pages
 
 

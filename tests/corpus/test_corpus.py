@@ -158,8 +158,9 @@ def test_signature_box_lies_on_the_page_below_the_contacts(form_type):
 
 
 def _faces(image) -> list[tuple[int, int, int, int]]:
-    import face_recognition
+    from verification.faces import face_recognition as load_face_recognition
 
+    face_recognition = load_face_recognition()  # without its process-wide Pillow side effect
     return face_recognition.face_locations(np.asarray(image.convert("RGB")))
 
 

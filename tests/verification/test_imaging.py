@@ -105,3 +105,11 @@ def test_sharpness_orders_captures():
     sharp = find_cards(cc.captured("cie", "front", "scan"))[0]
     blurred = find_cards(cc.captured("cie", "front", "blurred"))[0]
     assert imaging.sharpness(sharp.image) > imaging.BLUR_THRESHOLD > imaging.sharpness(blurred.image)
+
+
+def test_a_truncated_file_is_an_error_even_after_face_recognition_was_imported(monkeypatch, card_photo):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what `import face_recognition` does
+    test_truncated_and_foreign_bytes_are_errors(card_photo)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the process-wide setting is left as it was
