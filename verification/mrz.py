@@ -115,21 +115,34 @@ def _fill_trailing_k(text: str, min_k: int = 2) -> str:
     return text
 
 
-def _by_pattern(text: str, pattern: str) -> str | None:
-    """Repair `text` position by position to `pattern`, or None when it cannot match."""
-    out = []
+# What OCR-B glyphs are read as, beyond the one-to-one table above. 8 and S (28) weigh
+# the same in every check digit, so only the layout can tell which one a card printed.
+_LETTER_CHOICES = {"0": "ODQ", "1": "IL", "8": "BS", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
+_DIGIT_CHOICES = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "B": "8", "S": "58", "Z": "2", "G": "6",
+                  "A": "4", "T": "7"}
+
+
+def _by_pattern(text: str, pattern: str) -> list[str]:
+    """Every way to repair `text` position by position to `pattern` (most likely first); [] when none.
+
+    A letter position holding a digit may hold any letter that digit is misread
+    for (8 is B or S), and the other way round; the check digit picks one.
+    """
+    options = []
     for char, kind in zip(text, pattern, strict=True):
-        char = _alphabetic(char) if kind == "A" else _numeric(char)
-        if not (char.isalpha() if kind == "A" else char.isdigit()):
-            return None
-        out.append(char)
-    return "".join(out)
+        if kind == "A":
+            choices = char if char.isalpha() else _LETTER_CHOICES.get(char, "")
+        else:
+            choices = char if char.isdigit() else _DIGIT_CHOICES.get(char, "")
+        if not choices:
+            return []
+        options.append(choices)
+    return ["".join(combination) for combination in itertools.product(*options)]
 
 
 def _number_candidates(field: str, pattern: str) -> list[str]:
     # Preferred first: the national layout, then fillers, then as read.
-    pattern_repair = _by_pattern(field, pattern)
-    return _unique([c for c in (pattern_repair, _fill_trailing_k(field), field) if c])
+    return _unique([*_by_pattern(field, pattern), _fill_trailing_k(field), field])
 
 
 def _optional_candidates(field: str) -> list[str]:

@@ -195,6 +195,17 @@ def test_cie_number_is_repaired_by_position():
     assert data.number == "CB12345SZ"
 
 
+@pytest.mark.parametrize(("printed", "misread"), [("CE29743JS", "CE29743J8"), ("CS26344BI", "C826344BI"),
+                                                 ("CA00000AB", "CA00000A8"), ("CQ98968BL", "CQ9896SBL")])
+def test_an_s_read_as_8_is_told_apart_by_the_layout(printed, misread):
+    # S (28) and 8 weigh the same in every check digit: the misread number verifies as it is.
+    l1, l2, l3 = make_td1(number=printed, birth_date=date(1975, 4, 8), sex="M", expiry=date(2031, 5, 2),
+                          surname="Santoro", given_names="Mario")
+    data = parse((l1[:5] + misread + l1[14:], l2, l3), TODAY)
+    assert data.valid
+    assert data.number == printed
+
+
 def test_a_repair_the_check_digits_do_not_confirm_is_not_taken():
     # A foreign card whose number really has an S where the CIE layout has a
     # digit: the CIE repair (S → 5) fails its check digit, the number as read passes.
