@@ -82,8 +82,21 @@ def test_cf_mismatch_between_form_and_card():
 
 
 def test_cf_mismatch_on_the_id_back():
-    request = replacing(complete_request(), "holder_id_back", cf_sources={"back_text": OTHER.codice_fiscale})
+    request = replacing(complete_request(), "holder_id_back", cf_sources={"barcode": OTHER.codice_fiscale})
     assert codes(check_identity(request)) == {"cf_mismatch"}
+
+
+def test_a_code_only_ocrd_from_card_text_is_outvoted_by_a_barcode():
+    """Another valid code OCR'd from the ID back's print, against the TS barcode: an operator looks."""
+    request = replacing(complete_request(), "holder_id_back", cf_sources={"back_text": OTHER.codice_fiscale})
+    findings = check_identity(request)
+    assert codes(findings) == {"name_mismatch"}
+    assert findings[0].severity == "review"
+    assert findings[0].evidence == {"person": "holder", "field": "codice_fiscale", "source": "holder_id_back",
+                                    "against": "barcode"}
+    # Without a barcode to outvote it, the printed code counts as much as the form's.
+    no_barcode = replacing(request, "holder_cns_back", cf_sources={"ehic_field6": HOLDER.codice_fiscale})
+    assert codes(check_identity(no_barcode)) == {"cf_mismatch"}
 
 
 def test_omocode_on_the_card_matches_the_base_code_on_the_form():

@@ -65,13 +65,49 @@ def cf_readings(ev: RequestEvidence, person: str) -> list[tuple[str, str]]:
     return [(source, cf.normalize(value)) for source, value in readings if not is_blank_cf(value)]
 
 
+# Codici fiscali read by OCR from a card's printed text: no check digit but the last letter
+# guards them, and cf.repair's OCR repairs make a misread that still verifies likelier.
+OCR_TEXT_SOURCES = ("front_text", "back_text", "ehic_field6")
+
+
+def _ocr_text_only(sources: list[str]) -> bool:
+    dotted = [s for s in sources if "." in s]
+    return bool(dotted) and "form" not in sources and all(s.rsplit(".", 1)[1] in OCR_TEXT_SOURCES for s in dotted)
+
+
+def valid_cf_groups(ev: RequestEvidence, person: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(valid codes by base form → sources, codes outvoted as OCR slips → sources).
+
+    A code only OCR'd from printed card text is outvoted when another code is
+    read from a barcode: the barcode is machine-read, the text may be a
+    misreading that happens to verify. An outvoted code is for an operator to
+    look at (rules.identity), not a mismatch to put to the citizen.
+    """
+    groups: dict[str, list[str]] = {}
+    for source, value in cf_readings(ev, person):
+        code = usable_cf(value)
+        if code:
+            groups.setdefault(cf.base_form(code), []).append(source)
+    barcoded = [base for base, sources in groups.items() if any(s.endswith(".barcode") for s in sources)]
+    if len(barcoded) != 1:
+        return groups, {}
+    outvoted = {base: sources for base, sources in groups.items() if base != barcoded[0] and _ocr_text_only(sources)}
+    return {base: sources for base, sources in groups.items() if base not in outvoted}, outvoted
+
+
 def agreed_cf(ev: RequestEvidence, person: str) -> str | None:
-    """The person's codice fiscale when every valid reading agrees on it (form first), else None."""
-    valid = [(source, usable_cf(value)) for source, value in cf_readings(ev, person)]
-    valid = [(source, value) for source, value in valid if value]
-    if not valid or len({cf.base_form(value) for _, value in valid}) > 1:
+    """The person's codice fiscale when every valid reading agrees on it (form first), else None.
+
+    Codes outvoted as OCR slips (`valid_cf_groups`) do not count.
+    """
+    groups, outvoted = valid_cf_groups(ev, person)
+    if len(groups) != 1:
         return None
-    return valid[0][1]
+    for source, value in cf_readings(ev, person):
+        code = usable_cf(value)
+        if code and cf.base_form(code) in groups:
+            return code
+    return None
 
 
 def birth_date_of(ev: RequestEvidence, person: str) -> date | None:

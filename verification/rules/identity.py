@@ -11,7 +11,7 @@ from verification.evidence import DocumentEvidence, PersonFields, RequestEvidenc
 from verification.findings import Finding, finding
 from verification.mrz import MrzData
 from verification.names import names_compatible
-from verification.rules.common import agreed_cf, cf_readings, form_person, persons, usable_cf
+from verification.rules.common import agreed_cf, cf_readings, form_person, persons, usable_cf, valid_cf_groups
 
 
 def check_identity(ev: RequestEvidence) -> list[Finding]:
@@ -28,12 +28,11 @@ def check_identity(ev: RequestEvidence) -> list[Finding]:
 
 def _check_cf(ev: RequestEvidence, person: str) -> list[Finding]:
     invalid: dict[str, list[str]] = {}
-    valid: dict[str, list[str]] = {}  # base form → sources
+    valid, outvoted = valid_cf_groups(ev, person)  # base form → sources
     for source, value in cf_readings(ev, person):
-        code = usable_cf(value)
-        if code:
-            valid.setdefault(cf.base_form(code), []).append(source)
-        elif source == "form" or cf.looks_like_cf(value):
+        if usable_cf(value):
+            continue
+        if source == "form" or cf.looks_like_cf(value):
             # The citizen wrote it, or it reads as a code whose check character is wrong.
             # Fragments the OCR half-read are not the citizen's mistake: no finding.
             invalid.setdefault(value, []).append(source)
@@ -41,6 +40,10 @@ def _check_cf(ev: RequestEvidence, person: str) -> list[Finding]:
         finding("cf_invalid", person=person, codice_fiscale=cf.redact(value), sources=sources)
         for value, sources in invalid.items()
     ]
+    for sources in outvoted.values():
+        slots = sorted({source.split(".")[0] for source in sources})
+        findings += [finding("name_mismatch", person=person, field="codice_fiscale", source=slot, against="barcode")
+                     for slot in slots]
     if len(valid) > 1:
         # Compared on base forms: the form may carry the base code and the card its omocode.
         findings.append(
