@@ -25,8 +25,8 @@ def name_tokens(text: str | None) -> tuple[str, ...]:
 def _word_match(a: str, b: str, allow_prefix: bool) -> bool:
     if a == b:
         return True
-    # The MRZ truncates the last name that does not fit (ICAO 9303 part 3, 4.6).
-    return allow_prefix and min(len(a), len(b)) >= 2 and (a.startswith(b) or b.startswith(a))
+    # The MRZ truncates the names that do not fit, down to an initial (ICAO 9303 part 3, 4.6).
+    return allow_prefix and (a.startswith(b) or b.startswith(a))
 
 
 def _part_compatible(a: tuple[str, ...], b: tuple[str, ...], allow_prefix: bool) -> bool:

@@ -45,6 +45,9 @@ def test_incompatible(a, b):
 def test_mrz_truncation_is_allowed_on_request():
     assert names_compatible("Rossi", "Maria Antonietta", "ROSSI", "MARIA ANTON", allow_prefix=True)
     assert not names_compatible("Rossi", "Maria", "ROSSI", "LUCIA", allow_prefix=True)
+    # A long name cut down to an initial (ICAO 9303 part 3, 4.6).
+    assert names_compatible("DELL'ORTO", "CARLO ALBERTO GIOVANNI", "DELLORTO", "CARLO A", allow_prefix=True)
+    assert not names_compatible("DELL'ORTO", "CARLO ALBERTO GIOVANNI", "DELLORTO", "CARLO A")
 
 
 def test_ocr_slips_are_tolerated_only_when_asked_and_only_a_few():

@@ -239,6 +239,25 @@ def test_mrz_truncated_given_names_match():
     assert check_identity(request) == []
 
 
+def test_names_a_card_took_from_its_truncated_mrz_match():
+    """A CIE back's names are its MRZ's, cut down to an initial: "CARLO<A" for Carlo Alberto Giovanni."""
+    long_names = Person("Dell'Orto Sant'Ambrogio", "Carlo Alberto Giovanni", "M", date(1998, 5, 24))
+    form = direct_form(holder=long_names.fields(codice_fiscale=None))
+    mrz = cie_mrz(long_names)
+    assert mrz.given_names.endswith(" A")  # cut down to an initial
+    back = {"mrz": mrz, "surname": mrz.surname, "given_names": mrz.given_names, "codice_fiscale": None,
+            "cf_sources": {}, "number": mrz.number, "birth_date": mrz.birth_date, "expiry": mrz.expiry}
+    request = replacing(complete_request(form), "holder_id_back", **back)
+    request = replace(request, documents=tuple(
+        d if d.slot == "holder_id_back" else replace(d, surname=None, given_names=None, codice_fiscale=None,
+                                                      cf_sources={}, number=None, birth_date=None, expiry=None)
+        for d in request.documents))
+    assert check_identity(request) == []
+    # The same cut names printed on a card are not the MRZ's truncation: an operator looks.
+    printed = replacing(request, "holder_cns_front", surname=mrz.surname, given_names=mrz.given_names)
+    assert {f.evidence["source"] for f in check_identity(printed)} == {"holder_cns_front"}
+
+
 def test_mrz_that_fails_its_check_digits_is_ignored():
     wrong = replace(cie_mrz(Person("Russo", "Mario", "M", HOLDER.birth_date)), valid=False)
     assert check_identity(replacing(complete_request(), "holder_id_back", mrz=wrong)) == []

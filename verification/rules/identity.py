@@ -89,7 +89,10 @@ def _check_names(ev: RequestEvidence, person: str) -> list[Finding]:
     for document in _documents(ev, person):
         if document.slot == reference_source:
             continue
-        if not names_compatible(ref.surname, ref.given_names, document.surname, document.given_names, ocr=True):
+        from_mrz = document.mrz is not None and (document.surname, document.given_names) == (
+            document.mrz.surname, document.mrz.given_names)
+        if not names_compatible(ref.surname, ref.given_names, document.surname, document.given_names,
+                                allow_prefix=from_mrz, ocr=True):
             mismatch("name", document.slot)
         if ref.birth_date and document.birth_date and ref.birth_date != document.birth_date:
             mismatch("birth_date", document.slot)
