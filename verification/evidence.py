@@ -27,7 +27,8 @@ SLOTS = (
 DOC_TYPES = ("cie", "paper_id", "passport", "driving_licence", "ts_cns", "ts_no_chip", "form")
 ID_DOC_TYPES = ("cie", "paper_id", "passport", "driving_licence")
 FORM_TYPES = ("direct", "delegate", "guardian")
-# SPEC.md "Command line": relationship values.
+# SPEC.md "Command line": relationship values. The delegation order reaches the
+# first ten, up to great_grandchild (verification.rules.eligibility).
 RELATIONSHIPS = (
     "spouse",
     "child",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verification.evidence import RequestEvidence
+from verification.evidence import RELATIONSHIPS, RequestEvidence
 from verification.findings import Finding, finding
 from verification.rules.common import age_on, birth_date_of
 
@@ -13,22 +13,9 @@ ADULT_AGE = 18
 # order itself ("failing that") is the declarant's self-declaration under
 # DPR 445/2000: no document we receive can prove there is no spouse, so
 # the rule can only check that the relationship is one the order reaches.
-# A cousin is fourth degree; a tutore uses the guardian form.
-DELEGATE_RELATIONSHIPS = frozenset(
-    {
-        "spouse",
-        "child",
-        "parent",
-        "sibling",
-        "grandparent",
-        "grandchild",
-        "uncle_aunt",
-        "nephew_niece",
-        "great_grandparent",
-        "great_grandchild",
-    }
-)
-# SPEC.md "The three forms": on the guardian form the declarant is a parent or a tutore.
+# A cousin is fourth degree; a tutore uses the guardian form. SPEC's list of
+# relationships puts the ten the order reaches first.
+DELEGATE_RELATIONSHIPS = frozenset(RELATIONSHIPS[: RELATIONSHIPS.index("great_grandchild") + 1])
 GUARDIAN_RELATIONSHIPS = frozenset({"parent", "guardian"})
 
 
