@@ -34,7 +34,7 @@ def read_signed_data(der: bytes) -> SignedContent:
         signed = info["content"]
         encap = signed["encap_content_info"]["content"]
         content = None if encap.native is None else _octets(encap)
-        return SignedContent(content, _signer_certificate(signed))
+        return SignedContent(content, signer_certificate(signed))
     except CmsError:
         raise
     except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily and can fail anywhere
@@ -50,7 +50,8 @@ def _octets(value) -> bytes:
     return value.contents
 
 
-def _signer_certificate(signed) -> bytes | None:
+def signer_certificate(signed) -> bytes | None:
+    """The DER certificate of the (first) signer of an asn1crypto SignedData, if it carries one."""
     certificates = [c.chosen for c in (signed["certificates"] or []) if c.name == "certificate"]
     if not certificates:
         return None
@@ -65,3 +66,15 @@ def _signer_certificate(signed) -> bytes | None:
                 return cert.dump()
     # No signer info names a certificate we have: the first one is the usual signer.
     return certificates[0].dump()
+
+
+def signer_certificate_in(der: bytes) -> bytes | None:
+    """The signer's certificate from a ContentInfo, or None when it cannot be read.
+
+    For a PDF signature's /Contents, which is zero padded to its reserved size.
+    """
+    try:
+        info = cms.ContentInfo.load(der.rstrip(b"\x00") if der.endswith(b"\x00\x00") else der, strict=False)
+        return signer_certificate(info["content"])
+    except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily and can fail anywhere
+        raise CmsError(f"unreadable ({type(exc).__name__})") from exc

@@ -15,8 +15,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from asn1crypto import cms, x509
+from asn1crypto import x509
 
+from intake.cms import CmsError, signer_certificate_in
 from verification import codice_fiscale as cf
 
 log = logging.getLogger(__name__)
@@ -66,22 +67,9 @@ def signer_cf_from_certificate(der: bytes) -> str | None:
 def signer_certificate_from_cms(der: bytes) -> bytes | None:
     """The signer's certificate from a PKCS#7/CMS SignedData (a PDF's /Contents, zero padded)."""
     try:
-        info = cms.ContentInfo.load(der.rstrip(b"\x00") if der.endswith(b"\x00\x00") else der, strict=False)
-        signed = info["content"]
-        certificates = [c.chosen for c in (signed["certificates"] or []) if c.name == "certificate"]
-        if not certificates:
-            return None
-        for signer in signed["signer_infos"]:
-            sid = signer["sid"]
-            for cert in certificates:
-                if sid.name == "issuer_and_serial_number":
-                    if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
-                        return cert.dump()
-                elif cert.key_identifier == sid.chosen.native:
-                    return cert.dump()
-        return certificates[0].dump()
-    except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily and can fail anywhere
-        log.info("PDF signature CMS unreadable: %s", type(exc).__name__)
+        return signer_certificate_in(der)
+    except CmsError as exc:
+        log.info("PDF signature CMS %s", exc)
         return None
 
 
