@@ -5,12 +5,19 @@
    or a scan with a text layer): values by label (method "text", see
    verification.form_labels).
 3. Anything else: None — the caller renders the pages and calls
-   `read_form_image` (verification.form_image) on each.
+   `read_form_image` (verification.form_image) on each; `digital_signer`
+   and `with_digital_signature` carry a PDF's (or .p7m's) digital signature
+   over to what is read from those pictures.
 
 Signed: a digital signature on the PDF (or the .p7m signer certificate the
 caller passes) counts first; else ink in the signature box — in a PDF that can
 only be an image, drawn strokes or an ink/stamp annotation inside the box
 found by its label, never typed text.
+
+The pages are read through pdfium (C): characters, paths and pictures in
+pdfplumber's coordinates and categories, which the label and mark heuristics
+were written for, at a small fraction of pdfminer's cost; a page pdfium
+cannot show exactly as pdfplumber would goes to pdfplumber (see verification.pdf_pages).
 """
 
 from __future__ import annotations
@@ -18,9 +25,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+from dataclasses import replace
 
 import numpy as np
-import pdfplumber
 from pypdf import PdfReader
 
 from verification import forms
@@ -29,12 +36,20 @@ from verification.form_image import looks_like_form, read_form_image  # noqa: F4
 from verification.form_labels import LabelledForm, evidence_from_values, guess_sections, raw_fields_of, read_labels
 from verification.form_marks import SIGNATURE_MIN_FILL, best_tick, binarize, relationship_fills, signature_ink
 from verification.form_text import Box, Hit, classify_form_text, fold_words, is_form_text
+from verification.pdf_pages import Document, Page
 from verification.reading import FormReading
 from verification.signature import pdf_digital_signature, signer_cf_from_certificate
 
 log = logging.getLogger(__name__)
 
-__all__ = ["looks_like_form", "read_form_image", "read_form_pdf", "signer_cf_from_certificate"]
+__all__ = [
+    "digital_signer",
+    "looks_like_form",
+    "read_form_image",
+    "read_form_pdf",
+    "signer_cf_from_certificate",
+    "with_digital_signature",
+]
 
 _RENDER_DPI = 150  # for a scan with a text layer: ticks and ink are measured on the picture
 
@@ -44,19 +59,19 @@ def read_form_pdf(data: bytes, filename: str, signer_certificate: bytes | None =
     try:
         reader = PdfReader(io.BytesIO(data))
         fields = _field_values(reader)
-        pdf = pdfplumber.open(io.BytesIO(data))
+        document = Document.open(data)
     except Exception as exc:  # noqa: BLE001 - not a PDF we can open: the caller tries the pictures
         log.info("PDF not readable as a form: %s", type(exc).__name__)
         return None
-    with pdf:
-        boxes = _words(pdf)
+    with document:
+        boxes = _words(document.pages)
         text = " ".join(b.text for b in boxes)
         form_type = classify_form_text(text) or classify_form_text(_title(reader))
         values, ticked, ours = fields
         if not (is_form_text(text) or form_type or ours):
             return None
         labelled = read_labels(boxes, form_type or guess_sections(text))
-        marks = _PageMarks(pdf)
+        marks = _PageMarks(document.pages)
         if values:
             method = "fields"
             relationship = _one(ticked)
@@ -75,6 +90,34 @@ def read_form_pdf(data: bytes, filename: str, signer_certificate: bytes | None =
     readable = bool(values)
     return FormReading(SourceRef(filename, 1), evidence, method, readable=readable,
                        unreadable_reason=None if readable else "no_values", raw_fields=raw)
+
+
+def digital_signer(data: bytes, signer_certificate: bytes | None = None) -> tuple[bool, str | None]:
+    """(digitally signed?, the signer's codice fiscale) of any file whose form is read elsewhere.
+
+    For the caller of `read_form_image` on the pages of a scanned PDF (no text
+    layer, so `read_form_pdf` said None): the PDF's own signature, or the
+    .p7m signer certificate, still signs the form on those pages.
+    """
+    der = signer_certificate
+    if der is None and data[:5] == b"%PDF-":
+        try:
+            found = pdf_digital_signature(PdfReader(io.BytesIO(data)), data)
+        except Exception as exc:  # noqa: BLE001 - an unreadable PDF carries no signature we can see
+            log.info("PDF unreadable while looking for a signature: %s", type(exc).__name__)
+            return False, None
+        if found is None:
+            return False, None
+        der = found.signer_certificate
+        if der is None:
+            return True, None
+    return True, signer_cf_from_certificate(der) if der else None
+
+
+def with_digital_signature(reading: FormReading, signer_cf: str | None) -> FormReading:
+    """The reading of a form that a digital signature signs (see `digital_signer`)."""
+    evidence = replace(reading.evidence, signed=True, signature_kind="digital", signer_cf=signer_cf)
+    return replace(reading, evidence=evidence)
 
 
 # --- fields ---------------------------------------------------------------------------------------
@@ -162,14 +205,9 @@ def _title(reader: PdfReader) -> str:
         return ""
 
 
-def _words(pdf) -> list[Box]:
+def _words(pages: list[Page]) -> list[Box]:
     """Every word of every page; `top` counts down the whole document (pdfplumber's doctop)."""
-    out = []
-    for page in pdf.pages:
-        for w in page.extract_words(x_tolerance=1.5, keep_blank_chars=False):
-            top = w["doctop"]
-            out.append(Box(w["text"], w["x0"], top, w["x1"], top + (w["bottom"] - w["top"])))
-    return out
+    return [box for page in pages for box in page.words()]
 
 
 # --- marks in the PDF: tick boxes and the signature box -------------------------------------------
@@ -178,31 +216,42 @@ def _words(pdf) -> list[Box]:
 class _PageMarks:
     """Vector objects and images of the pages, addressed in document coordinates (doctop)."""
 
-    def __init__(self, pdf):
-        self.pdf = pdf
+    def __init__(self, pages: list[Page]):
+        self.pages = pages
         self._rendered: dict[int, np.ndarray] = {}
+        self._small: dict[int, np.ndarray] = {}
 
-    def page_of(self, hit: Hit):
-        for page in self.pdf.pages:
-            if page.initial_doctop <= hit.top < page.initial_doctop + page.height:
+    def page_of(self, hit: Hit) -> Page:
+        for page in self.pages:
+            if page.doctop <= hit.top < page.doctop + page.height:
                 return page
-        return self.pdf.pages[-1]
+        return self.pages[-1]
 
     @staticmethod
-    def is_scan(page) -> bool:
+    def is_scan(page: Page) -> bool:
         """A page that is one big picture (a scan with a text layer): marks are in the picture."""
         area = float(page.width * page.height)
         return any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) > 0.5 * area for i in page.images)
 
-    def binary(self, page) -> np.ndarray:
-        if page.page_number not in self._rendered:
-            image = page.to_image(resolution=_RENDER_DPI).original.convert("L")
-            self._rendered[page.page_number] = binarize(np.array(image))
-        return self._rendered[page.page_number]
+    def binary(self, page: Page) -> np.ndarray:
+        if page.number not in self._rendered:
+            self._rendered[page.number] = binarize(page.gray(_RENDER_DPI))
+        return self._rendered[page.number]
+
+    def strokes(self, page: Page) -> np.ndarray:
+        """Centre x, centre y and width of each line, curve, character and picture: what can tick a box."""
+        if page.number not in self._small:
+            marks = page.marks()
+            boxes = [(o["x0"], o["x1"], o["top"], o["bottom"]) for kind in ("line", "curve") for o in marks[kind]]
+            boxes += page.char_boxes()
+            boxes += [(o["x0"], o["x1"], o["top"], o["bottom"]) for o in marks["image"]]
+            b = np.array(boxes, dtype=float).reshape(-1, 4)
+            self._small[page.number] = np.stack([(b[:, 0] + b[:, 1]) / 2, (b[:, 2] + b[:, 3]) / 2, b[:, 1] - b[:, 0]])
+        return self._small[page.number]
 
 
-def _local(page, hit: Hit) -> tuple[float, float, float, float]:
-    offset = page.initial_doctop
+def _local(page: Page, hit: Hit) -> tuple[float, float, float, float]:
+    offset = page.doctop
     return hit.x0, hit.top - offset, hit.x1, hit.bottom - offset
 
 
@@ -217,19 +266,24 @@ def _relationship_from_marks(labelled: LabelledForm, marks: _PageMarks) -> str |
         page = marks.page_of(hit)
         label = _local(page, hit)
         if marks.is_scan(page):
-            pictured.setdefault(page.page_number, {})[code] = _scaled(label, _RENDER_DPI / 72)
+            pictured.setdefault(page.number, {})[code] = _scaled(label, _RENDER_DPI / 72)
         else:
-            fill = _vector_tick(page, label)
+            fill = _vector_tick(page, label, marks.strokes(page))
             if fill is not None:
                 fills[code] = fill
     for number, labels in pictured.items():
-        binary = marks.binary(marks.pdf.pages[number - 1])
+        binary = marks.binary(marks.pages[number - 1])
         fills |= relationship_fills(binary, labels, forms.RELATIONSHIP_LABELS)
     return best_tick(fills)
 
 
-def _vector_tick(page, label) -> float | None:
-    """1.0 when strokes or a glyph sit inside the small square left of the label, 0.0 when empty."""
+def _vector_tick(page: Page, label, strokes: np.ndarray) -> float | None:
+    """1.0 when strokes or a glyph sit inside the small square left of the label, 0.0 when empty.
+
+    `strokes`: centre x, centre y and width of the page's lines, curves, characters and pictures
+    (`_PageMarks.strokes`); one counts when its centre is inside the square and it is no wider than
+    the square and a little.
+    """
     x0, top, x1, bottom = label
     h = bottom - top
     squares = [
@@ -240,15 +294,11 @@ def _vector_tick(page, label) -> float | None:
     if not squares:
         return None
     box = max(squares, key=lambda r: r["x1"])
-    inside = [o for o in (*page.lines, *page.curves, *page.chars, *page.images)
-              if o is not box and _within(o, box, 0.15 * box["width"])]
-    return 1.0 if inside else 0.0
-
-
-def _within(obj, box, slack: float) -> bool:
-    cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-    small = (obj["x1"] - obj["x0"]) < box["width"] + 2 * slack
-    return small and box["x0"] < cx < box["x1"] and box["top"] < cy < box["bottom"]
+    cx, cy, width = strokes
+    slack = 0.15 * box["width"]
+    inside = ((width < box["width"] + 2 * slack) & (box["x0"] < cx) & (cx < box["x1"]) & (box["top"] < cy)
+              & (cy < box["bottom"]))
+    return 1.0 if inside.any() else 0.0
 
 
 def _signature(reader, data, signer_certificate, labelled: LabelledForm, marks: _PageMarks):
@@ -305,8 +355,4 @@ def _vector_ink(page, region) -> bool:
             return True  # a rule or a box edge is flat in one direction; a signature is not
     if any(inside(i) and (i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) < 0.5 * area for i in page.images):
         return True
-    for annot in page.annots or []:
-        subtype = str((annot.get("data") or {}).get("Subtype", "")).strip("/'")
-        if subtype.endswith(("Ink", "Stamp")) and inside(annot):
-            return True
-    return False
+    return any(inside(annot) for annot in page.annots)  # ink and stamp annotations

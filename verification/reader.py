@@ -28,12 +28,9 @@ class AttachmentReading:
 
 def _textless_pages(data: bytes) -> list[int]:
     """0-based indexes of PDF pages with no text layer (scans inside a PDF)."""
-    import io
+    from verification.pdf_pages import textless_pages
 
-    import pdfplumber
-
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        return [i for i, page in enumerate(pdf.pages) if len(page.chars) < 20]
+    return textless_pages(data)
 
 
 def read_attachment(filename: str, content_type: str, data: bytes, *, today: date,
@@ -41,6 +38,7 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
     from verification import form_reader, imaging, page_reader
 
     out = AttachmentReading()
+    signer: tuple[bool, str | None] = (signer_certificate is not None, None)
     try:
         if content_type == "application/pdf":
             form = form_reader.read_form_pdf(data, filename, signer_certificate=signer_certificate)
@@ -49,10 +47,18 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
                 wanted = set(_textless_pages(data))
             else:
                 wanted = None  # every page
-            pages = imaging.pdf_page_images(data)
-            pages = [(i + 1, img) for i, img in enumerate(pages) if wanted is None or i in wanted]
+                # A scanned PDF signed digitally: the form is read from its
+                # pictures, and the PDF's signature still signs it.
+                signer = form_reader.digital_signer(data, signer_certificate)
+            if wanted is None or wanted:
+                pages = imaging.pdf_page_images(data)
+                pages = [(i + 1, img) for i, img in enumerate(pages) if wanted is None or i in wanted]
+            else:
+                pages = []  # the form's text layer is on every page: nothing to render
         elif content_type in IMAGE_TYPES:
             pages = list(enumerate(imaging.load_image(data), start=1))
+            if signer_certificate is not None:  # a picture inside a .p7m
+                signer = form_reader.digital_signer(data, signer_certificate)
         else:
             return out
     except Exception as exc:  # noqa: BLE001 - a file we cannot open is a finding, not a crash
@@ -65,6 +71,8 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
         if form_reader.looks_like_form(img):
             form = form_reader.read_form_image(img, source)
             if form is not None:
+                if signer[0]:
+                    form = form_reader.with_digital_signature(form, signer[1])
                 out.forms.append(form)
                 continue
         found = page_reader.read_cards_on_image(img, source, today)

@@ -18,7 +18,15 @@ from reportlab.pdfgen import canvas
 from tests.verification import form_samples as fs
 from verification import forms
 from verification.evidence import FormEvidence
-from verification.form_reader import read_form_pdf, relationship_code, signer_cf_from_certificate
+from verification.evidence import SourceRef
+from verification.form_reader import (
+    digital_signer,
+    read_form_pdf,
+    relationship_code,
+    signer_cf_from_certificate,
+    with_digital_signature,
+)
+from verification.reading import FormReading
 
 FORM_TYPES = ("direct", "delegate", "guardian")
 VARIANTS = (0, 1)
@@ -244,3 +252,144 @@ def test_fields_named_otherwise_are_read_by_their_names():
 def test_someone_elses_fillable_pdf_is_not_a_form():
     gym = _fillable("Modulo iscrizione palestra", {"Cognome": "Rossi", "Nome": "Mario"})
     assert read_form_pdf(gym, "iscrizione.pdf") is None
+
+
+def test_a_signed_scan_signs_the_form_read_from_its_pictures():
+    """A scanned PDF signed with a CNS: no text layer, so the pictures are read; the signature still counts."""
+    scan = fs.scan_of(fs.SAMPLES["direct"], 0, ink=False, dpi=120)
+    jpeg = io.BytesIO()
+    Image.fromarray(scan).save(jpeg, format="JPEG", quality=80)
+    pdf = _pdf_with(lambda c: c.drawImage(ImageReader(io.BytesIO(jpeg.getvalue())), 0, 0, *A4))
+    key, der, cert = fs.certificate(f"TINIT-{fs.HOLDER.codice_fiscale}")
+    signed = fs.signed_pdf(pdf, key, cert)
+    assert read_form_pdf(signed, "scansione_firmata.pdf") is None
+    assert digital_signer(signed) == (True, fs.HOLDER.codice_fiscale)
+    assert digital_signer(pdf) == (False, None)
+    assert digital_signer(b"not a pdf", signer_certificate=der) == (True, fs.HOLDER.codice_fiscale)
+    unsigned = FormReading(SourceRef("scansione_firmata.pdf", 1), FormEvidence("direct"), "ocr")
+    reading = with_digital_signature(unsigned, fs.HOLDER.codice_fiscale)
+    assert (reading.evidence.signed, reading.evidence.signature_kind) == (True, "digital")
+    assert reading.evidence.signer_cf == fs.HOLDER.codice_fiscale
+
+
+# --- the pages as pdfium shows them: what pdfplumber would show, faster ---------------------------
+
+
+def _plumber_view(pdf: bytes):
+    import pdfplumber
+
+    from verification.pdf_pages import PlumberPage
+
+    document = pdfplumber.open(io.BytesIO(pdf))
+    return document, [PlumberPage(page) for page in document.pages]
+
+
+def _same_boxes(a, b, ordered: bool = False) -> bool:
+    if not ordered:
+        a, b = (sorted(boxes, key=lambda box: tuple(round(v, 2) for v in box)) for boxes in (a, b))
+    return len(a) == len(b) and all(np.allclose(x, y, atol=1e-3) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(("form_type", "variant", "copy"), [
+    ("direct", 0, "fillable"), ("delegate", 1, "fillable"), ("guardian", 0, "flattened"), ("delegate", 0, "strokes"),
+    ("guardian", 1, "image"), ("direct", 1, "blank"),
+])
+def test_pdfium_pages_match_pdfplumber(form_type, variant, copy):
+    """Words, character boxes, rects, lines, curves and pictures as pdfplumber finds them (the fast path)."""
+    from verification.pdf_pages import Document, PdfiumPage
+
+    sample = fs.SAMPLES[form_type]
+    pdf = {
+        "fillable": lambda: fs.fillable_pdf(sample, variant),
+        "flattened": lambda: fs.flattened_pdf(sample, variant),
+        "strokes": lambda: fs.flattened_pdf(sample, variant, ink="strokes"),
+        "image": lambda: fs.flattened_pdf(sample, variant, ink="image"),
+        "blank": lambda: forms.blank_form(form_type, variant),
+    }[copy]()
+    plumber, expected = _plumber_view(pdf)
+    with plumber, Document.open(pdf) as document:
+        assert all(isinstance(page, PdfiumPage) for page in document.pages)
+        assert len(document.pages) == len(expected)
+        for page, other in zip(document.pages, expected, strict=True):
+            assert (page.number, page.width, page.height, page.doctop) == (other.number, other.width, other.height,
+                                                                           other.doctop)
+            words, others = page.words(), other.words()
+            assert [w.text for w in words] == [w.text for w in others]
+            assert np.allclose([(w.x0, w.top, w.x1, w.bottom) for w in words],
+                               [(w.x0, w.top, w.x1, w.bottom) for w in others], atol=1e-3)
+            assert _same_boxes(page.char_boxes(), other.char_boxes(), ordered=True)
+            for kind in ("rect", "line", "curve", "image", "annot"):
+                ours = [(o["x0"], o["x1"], o["top"], o["bottom"]) for o in page.marks()[kind]]
+                theirs = [(o["x0"], o["x1"], o["top"], o["bottom"]) for o in other.marks()[kind]]
+                assert _same_boxes(ours, theirs), kind
+        if copy in ("strokes", "image"):  # the signature is there to be found
+            kind = "curve" if copy == "strokes" else "image"
+            assert len(document.pages[0].marks()[kind]) > 0
+
+
+def test_pages_pdfium_cannot_show_as_pdfplumber_go_to_pdfplumber():
+    """A rotated page (or turned text, a ligature, text in a Form XObject) is parsed by pdfplumber."""
+    from pypdf import PdfReader, PdfWriter
+
+    from verification.pdf_pages import Document, PdfiumPage, PlumberPage
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(fs.flattened_pdf(fs.SAMPLES["direct"]))))
+    writer.pages[0].rotate(90)
+    out = io.BytesIO()
+    writer.write(out)
+    with Document.open(out.getvalue()) as document:
+        assert isinstance(document.pages[0], PlumberPage)
+    plain = _pdf_with(lambda c: (c.setFont("Helvetica", 12), c.drawString(72, 700, "Modulo di attivazione")))
+    with Document.open(plain) as document:
+        assert isinstance(document.pages[0], PdfiumPage)
+        assert [w.text for w in document.pages[0].words()] == ["Modulo", "di", "attivazione"]
+
+
+def test_a_ligature_goes_to_pdfplumber():
+    """pdfium splits "ﬁ" into two characters at one place; pdfplumber keeps the glyph and spells it "fi"."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from verification.pdf_pages import Document, PlumberPage
+
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    try:
+        pdfmetrics.registerFont(TTFont("DejaVuSans", font))
+    except Exception:  # noqa: BLE001 - no such font here
+        pytest.skip("DejaVu Sans not installed")
+    pdf = _pdf_with(lambda c: (c.setFont("DejaVuSans", 12), c.drawString(72, 700, "Codice \ufb01scale")))
+    with Document.open(pdf) as document:
+        assert isinstance(document.pages[0], PlumberPage)
+        assert [w.text for w in document.pages[0].words()] == ["Codice", "fiscale"]
+
+
+def test_textless_pages():
+    from pypdf import PdfReader, PdfWriter
+
+    from verification.pdf_pages import textless_pages
+
+    scan = fs.scan_of(fs.SAMPLES["direct"], 0, ink=True, dpi=120)
+    jpeg = io.BytesIO()
+    Image.fromarray(scan).save(jpeg, format="JPEG", quality=80)
+    picture = _pdf_with(lambda c: c.drawImage(ImageReader(io.BytesIO(jpeg.getvalue())), 0, 0, *A4))
+    form = fs.flattened_pdf(fs.SAMPLES["delegate"])
+    writer = PdfWriter()
+    for pdf in (form, picture, form):
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    both = io.BytesIO()
+    writer.write(both)
+    assert textless_pages(form) == []
+    assert textless_pages(picture) == [0]
+    assert textless_pages(both.getvalue()) == [1]
+
+
+def test_drawings_pdfium_cannot_read_are_read_by_pdfplumber(monkeypatch):
+    from verification import pdf_pages
+
+    def broken(*args):
+        raise RuntimeError("no path")
+
+    monkeypatch.setattr(pdf_pages, "_subpaths", broken)
+    reading = read_form_pdf(fs.flattened_pdf(fs.SAMPLES["delegate"], 1, ink="strokes"), "firmato.pdf")
+    assert reading.evidence.relationship == fs.SAMPLES["delegate"].relationship
+    assert reading.evidence.signed and reading.evidence.signature_kind == "ink"
