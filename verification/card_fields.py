@@ -135,7 +135,10 @@ def value_near(words: list[Word], pattern: str, parse: Callable[[list[Word]], ob
 
 
 def parse_date(text: str, *, two_digit_past: bool = False, today: date | None = None) -> date | None:
-    """The first date in the text: dd/mm/yyyy, dd.mm.yyyy, dd-mm-yy, "01 GEN/JAN 1980"."""
+    """The first date in the text: dd/mm/yyyy, dd.mm.yyyy, dd-mm-yy, "01 GEN/JAN 1980".
+
+    A year before 1900 is a misread (1965 read as 1005), not a date, as in `all_dates`.
+    """
     folded = fold(text)
     for match in _DATE.finditer(folded.translate(_DIGITISH)):
         day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
@@ -143,6 +146,8 @@ def parse_date(text: str, *, two_digit_past: bool = False, today: date | None = 
             year += 2000
             if two_digit_past and today and year > today.year:
                 year -= 100
+        if year < 1900:
+            continue
         try:
             return date(year, month, day)
         except ValueError:

@@ -2,7 +2,10 @@
 
 Each reader extracts from the words read so far and asks for the next
 region of its document (verification.card_sheet) only while a field it
-needs is still missing; the rest of the card comes last.
+needs is still missing; the rest of the card comes last (on the TS front
+only right of the chip column; on the TS back, whose region holds every
+field, not at all). OCR cost grows with the pixels read, so regions stop
+where their fields do.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import date
 
 from verification import card_fields as cfd
 from verification import codice_fiscale
-from verification.card_sheet import FIELD_REGIONS, REST, Sheet
+from verification.card_sheet import FIELD_REGIONS, REST, Region, Sheet
 
 
 # Labels, as regexes over upper-case unaccented text (card_fields.fold).
@@ -30,10 +33,12 @@ def best_cf(sources: dict[str, str]) -> str | None:
     return next((v for v in ordered if codice_fiscale.is_valid(v)), ordered[0] if ordered else None)
 
 
-def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract) -> None:
-    """Extract from what is read; read the next region while a needed field is missing, the rest last."""
+def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract, rest: Region | None = REST) -> None:
+    """Extract from what is read; read the next region while a needed field is missing, then `rest`:
+    the rest of the card by default (rows already read across its width are not read again), None
+    for a side whose regions hold every field it has."""
     extract(sheet.words, found)
-    for region in (*regions, REST):
+    for region in (*regions, *((rest,) if rest else ())):
         if all(found.get(k) for k in needed):
             return
         if sheet.ocr(region):
@@ -62,7 +67,9 @@ def _dates(words, found: dict, today: date, *, birth: bool = True, issue: bool =
     Every document printing several of them obeys birth < issue < expiry, so
     once as many dates as the side prints are read, the order decides,
     whatever the labels (which OCR loses or runs into their values); until
-    then each date goes by its label.
+    then each date goes by its label, and a date still to come with no
+    expiry label found is the expiry (the label's other language may stand
+    right of the value and miss it).
     """
     dates = cfd.all_dates(cfd.all_text(words), today)
     if len(dates) >= 1 + birth + issue:
@@ -78,6 +85,8 @@ def _dates(words, found: dict, today: date, *, birth: bool = True, issue: bool =
             words, BIRTH, lambda r: cfd.parse_date(cfd.line_text(r), two_digit_past=True, today=today)))
     if issue:
         _set(found, "issue_date", cfd.value_near(words, ISSUE, lambda r: cfd.parse_date(cfd.line_text(r))))
+    if dates and dates[-1] > today:  # birth and issue are past: a date still to come is the expiry
+        _set(found, "expiry", dates[-1])
 
 
 def _names(words, found: dict) -> None:
@@ -115,7 +124,9 @@ def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
 
     needed = ("surname", "given_names", "birth_date", "expiry")
     regions = FIELD_REGIONS[("ts_cns" if found.get("has_chip") else "ts_no_chip", "front")]
-    _until(sheet, regions, found, needed, extract)
+    # The rest right of the chip column: reading the card whole again (the chip's contacts in it)
+    # costs as much as the first read and almost never finds what that one missed.
+    _until(sheet, regions, found, needed, extract, rest=(regions[0][0], 0.0, 1.0, 1.0))
 
 
 def _names_after_cf(words, found: dict) -> None:
@@ -145,14 +156,22 @@ def _names_after(words, found: dict, starts) -> None:
 
 
 def _read_ts_back(sheet: Sheet, found: dict, today: date) -> None:
+    """The EHIC side: fields 3 to 9, values right of small labels that OCR rarely gets (and that the
+    region mostly leaves out). So each value also goes by its shape or order: the card number by its
+    80380 prefix, the dates by birth < expiry, the names as the first two name lines under the title.
+    No rest of the card: above the region is the magnetic stripe, below it the barcode, whose code
+    (when it read) stands for field 6, as on the CIE back: a misread printed code would only add noise."""
     def extract(words, found):
-        _cf_text(words, found, "ehic_field6", r"IDENTIFICAZIONE PERSONALE|^6\b")
+        if "barcode" not in found["cf_sources"]:
+            _cf_text(words, found, "ehic_field6", r"IDENTIFICAZIONE PERSONALE|^6\b")
         _names(words, found)
+        if not (found.get("surname") and found.get("given_names")):
+            _names_after(words, found, lambda text: "MALATTIA" in cfd.fold(text) or "EUROPEA" in cfd.fold(text))
         _dates(words, found, today, issue=False)
         number = cfd.value_near(words, r"DELLA TESSERA|^8\b", _ts_number)
-        _set(found, "number", number)
+        _set(found, "number", number or next(filter(None, map(_ts_number, cfd.lines(words))), None))
 
-    _until(sheet, FIELD_REGIONS[("ts_cns", "back")], found, ("number", "expiry", "surname"), extract)
+    _until(sheet, FIELD_REGIONS[("ts_cns", "back")], found, ("number", "expiry", "surname"), extract, rest=None)
     if found.get("number"):
         found["extra"]["ts_card_number"] = found["number"]
         if not cfd.luhn_valid(found["number"]):

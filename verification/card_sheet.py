@@ -20,11 +20,15 @@ HEADER: Region = (0.0, 0.0, 1.0, 0.22)
 REST: Region = (0.0, 0.0, 1.0, 1.0)
 # Where each document keeps what we read, in the order to try (fractions of the canonical card).
 FIELD_REGIONS: dict[tuple[str, str], tuple[Region, ...]] = {
-    ("cie", "front"): ((0.28, 0.30, 1.0, 0.58), (0.28, 0.62, 1.0, 0.86)),
+    # Contiguous bands: each edge moves to the nearest gap between lines, and two edges moved apart
+    # would leave a line (the birth date) in neither.
+    ("cie", "front"): ((0.28, 0.30, 1.0, 0.58), (0.28, 0.58, 1.0, 0.86)),
     ("cie", "back"): ((0.0, 0.0, 0.55, 0.2),),
     ("ts_cns", "front"): ((0.23, 0.20, 1.0, 0.86),),  # right of the chip: its contacts confuse line finding
     ("ts_no_chip", "front"): ((0.0, 0.20, 1.0, 0.86),),
-    ("ts_cns", "back"): ((0.0, 0.20, 1.0, 0.80),),
+    # From the title's left edge: the small field labels left of it cost a third of the read and OCR
+    # rarely gets them; the values (fields 3 to 9) are found by their shape and order instead.
+    ("ts_cns", "back"): ((0.16, 0.20, 1.0, 0.80),),
     ("driving_licence", "front"): ((0.28, 0.20, 1.0, 0.75),),
     ("paper_id", "front"): ((0.0, 0.08, 0.5, 0.45), (0.74, 0.25, 1.0, 0.6)),  # right of the photo and stamp
     ("paper_id", "back"): ((0.0, 0.25, 1.0, 0.75),),

@@ -177,13 +177,16 @@ def _background_distance(lab: np.ndarray) -> np.ndarray:
     ys = _border(np.broadcast_to(ys_full, (h, w))).ravel()
     xs = _border(np.broadcast_to(xs_full, (h, w))).ravel()
     border = _border(lab).reshape(-1, 3)
-    design = np.stack([np.ones_like(xs), xs, ys], axis=1)
+    design = np.stack([np.ones_like(xs), xs, ys], axis=1).astype(np.float64)
+    lightness_b = border[:, 0].astype(np.float64)
     # Start from the border pixels nearest the median lightness: a card along one edge is an outlier.
     deviation = np.abs(border[:, 0] - np.median(border[:, 0]))
     inliers = deviation <= np.percentile(deviation, 60)
     for _ in range(3):
-        coef, *_ = np.linalg.lstsq(design[inliers], border[inliers, 0], rcond=None)
-        residual = border[:, 0] - design @ coef
+        # Least squares over the inliers by its normal equations: a 3 × 3 solve, not an SVD of the border.
+        weighted = design * inliers[:, None]
+        coef = np.linalg.solve(weighted.T @ design, weighted.T @ lightness_b)
+        residual = border[:, 0] - (design @ coef).astype(np.float32)
         mad = float(np.median(np.abs(residual[inliers]))) + 1.0
         inliers = np.abs(residual) < 3 * mad
     chroma = np.median(border[inliers, 1:], axis=0)
@@ -416,7 +419,8 @@ def sharpness(image: np.ndarray) -> float:
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     grey = cv2.resize(grey, (640, max(1, int(640 * grey.shape[0] / grey.shape[1]))), interpolation=cv2.INTER_AREA)
     grey = grey.astype(np.float32) / 255.0
-    contrast = float(np.percentile(grey, 99) - np.percentile(grey, 1)) or 1.0
+    high, low = np.percentile(grey, [99, 1])  # one partition for both
+    contrast = float(high - low) or 1.0
     return float(np.percentile(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), 99.5)) / contrast
 
 

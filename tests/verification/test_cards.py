@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import date
 
 import cv2
 import pytest
@@ -79,10 +80,50 @@ def test_ts_back(style):
     r = read_one(cc.captured("ts_cns", "back", style))
     want = cc.expected("ts_cns")
     assert (r.doc_type, r.side) == ("ts_cns", "back")
-    assert r.cf_sources["barcode"] == r.cf_sources["ehic_field6"] == want["codice_fiscale"]
+    # The barcode stands for field 6: the printed code is not read as well.
+    assert r.cf_sources == {"barcode": want["codice_fiscale"]} and r.codice_fiscale == want["codice_fiscale"]
+    assert (r.surname, r.given_names) == (want["surname"], want["given_names"])
     assert r.number == want["number"] and r.number.startswith("80380") and len(r.number) == 20
     assert r.extra["ts_card_number"] == want["number"] and "ts_card_number_luhn" not in r.extra
     assert r.expiry == want["expiry"]
+
+
+@pytest.mark.parametrize("barcode", [False, True])
+def test_ts_back_values_go_by_shape_and_order_without_their_labels(barcode):
+    from verification.card_readers import READERS
+    from verification.card_sheet import Sheet
+    from verification.ocr import Word
+
+    want = cc.expected("ts_cns")
+    lines = ["TESSERA EUROPEA DI", "ASSICURAZIONE MALATTIA", want["surname"], want["given_names"],
+             want["birth_date"].strftime("%d/%m/%Y"), want["codice_fiscale"], "SSN-MIN SALUTE 500001",
+             want["number"], want["expiry"].strftime("%d/%m/%Y")]
+    sheet = Sheet(cc.bgr(cc.rendered("ts_cns", "back")))
+    sheet.words = [Word(text, 90, 470 + 120 * i, 150 + 36 * n, 110, 24, n)
+                   for n, line in enumerate(lines) for i, text in enumerate(line.split())]
+    found: dict = {"cf_sources": {"barcode": want["codice_fiscale"]} if barcode else {}, "extra": {}}
+    READERS[("ts_cns", "back")](sheet, found, cc.TODAY)
+    assert sheet.read == []  # everything needed was among the words: no OCR
+    assert (found["surname"], found["given_names"]) == (want["surname"], want["given_names"])
+    assert (found["birth_date"], found["expiry"], found["number"]) == (want["birth_date"], want["expiry"], want["number"])
+    assert found["cf_sources"].get("ehic_field6") == (None if barcode else want["codice_fiscale"])
+
+
+def test_a_date_still_to_come_is_the_expiry_when_its_label_misses_it():
+    from verification.card_readers import READERS
+    from verification.card_sheet import Sheet
+    from verification.ocr import Word
+
+    # "SCADENZA" lost, "EXPIRY" read right of the value: the label alone finds no date under it.
+    rows = [[("CA12345AB", 800)], [("COGNOME", 330), ("/", 420), ("SURNAME", 440)], [("ROSSI", 330)],
+            [("NOME", 330), ("/", 390), ("NAME", 410)], [("MARIO", 330)],
+            [("EMISSIONE", 330), ("ISSUIN", 440), ("IZA", 570), ("EXPIRY", 640)],
+            [("30.11.2025", 330), ("23.", 570), ("10.", 605), ("2036", 645)]]
+    sheet = Sheet(cc.bgr(cc.rendered("cie", "front")))
+    sheet.words = [Word(text, 90, x, 60 + 40 * n, 10 * len(text), 24, n) for n, row in enumerate(rows) for text, x in row]
+    found: dict = {"cf_sources": {}, "extra": {}}
+    READERS[("cie", "front")](sheet, found, cc.TODAY)
+    assert sheet.read == [] and found["expiry"] == date(2036, 10, 23)
 
 
 def test_ts_back_luhn_failure_is_only_noted():
@@ -136,10 +177,10 @@ def test_licence_back_keeps_a_licence_number_already_read():
 
 
 def test_rows_already_read_across_the_card_are_not_read_again():
-    from verification.card_sheet import FIELD_REGIONS, REST, Sheet
+    from verification.card_sheet import REST, Sheet
 
     sheet = Sheet(cc.bgr(cc.rendered("ts_cns", "back")))
-    band = FIELD_REGIONS[("ts_cns", "back")][0]
+    band = (0.0, 0.20, 1.0, 0.80)  # a band across the card
     sheet.ocr(band)
     (_, b0, _, b1), *rest = sheet.read
     sheet.ocr(REST)  # only the strips above and below the band
@@ -250,3 +291,10 @@ def test_unreadable_card_is_classified_without_reading_fields():
 ])
 def test_classify_text(text, expected):
     assert classify_text(text) == expected
+
+
+def test_a_year_before_1900_is_a_misread_not_a_date():
+    from verification.card_fields import parse_date
+
+    assert parse_date("PAVIA (PV) 08. 12. 1005") is None
+    assert parse_date("PAVIA (PV) 08. 12. 1965") == date(1965, 12, 8)
