@@ -212,6 +212,11 @@ def find_cfs(text: str) -> list[str]:
 _LABEL_WORDS = {"SURNAME", "NAME", "NAMES", "GIVEN", "COGNOME", "NOME", "NOMI", "NOM", "PRENOMS", "/"}
 
 
+# Words of the labels that follow a name on an ID ("LUOGO E DATA DI NASCITA / PLACE AND DATE OF BIRTH"):
+# in a line OCR merged, they end the name. Not DI, DE or DATA: parts of Italian surnames.
+_NEXT_LABEL_WORDS = {"AND", "DATE", "OF", "BIRTH", "PLACE", "LUOGO", "NASCITA", "SESSO", "SEX"}
+
+
 def _label_fragment(text: str) -> bool:
     """A label word, or a piece of one OCR split off ("SUR" of "SURNAME")."""
     return text in _LABEL_WORDS or (len(text) >= 3 and any(
@@ -219,12 +224,20 @@ def _label_fragment(text: str) -> bool:
 
 
 def name_value(run: list[Word]) -> str | None:
-    """Upper-case name words (letters, apostrophes, hyphens), stopping at the first word that is not one."""
+    """Upper-case name words (letters, apostrophes, hyphens), stopping at the first word that is not one.
+
+    A label word also ends the value, with a two-letter piece of it before it:
+    the next field's small label OCR ran into this line ("COPPOLA ME NAME").
+    """
     parts = []
     for word in run:
         text = word.text.strip(".,:;")
         if not parts and _label_fragment(fold(text)):
             continue
+        if parts and fold(text) in _LABEL_WORDS | _NEXT_LABEL_WORDS:
+            if len(parts) > 1 and len(parts[-1]) <= 2:
+                parts.pop()
+            break
         if re.fullmatch(r"[A-ZÀ-Ý][A-ZÀ-Ý'’\-]*", text) and word.conf > 30:
             parts.append(text.replace("’", "'"))
         elif parts:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import cv2
+
 from verification import card_fields as cfd
-from verification import codice_fiscale
+from verification import codice_fiscale, ocr
 from verification.card_sheet import FIELD_REGIONS, REST, Region, Sheet
 
 
@@ -92,6 +94,17 @@ def _dates(words, found: dict, today: date, *, birth: bool = True, issue: bool =
 def _names(words, found: dict) -> None:
     _set(found, "surname", cfd.value_near(words, SURNAME, cfd.name_value, 2))
     _set(found, "given_names", cfd.value_near(words, GIVEN, cfd.name_value, 2))
+    surname, given = found.get("surname"), found.get("given_names")
+    if surname and given:
+        # The given-names label OCR ran into the surname's line ("COPPOLA NOME NAME D'ANGELO"):
+        # what followed it there is the surname's end; the given names are on the next line.
+        rows = cfd.lines(words)
+        where = {key: next((i for i, row in enumerate(rows) if _words_of(row, value.split())), None)
+                 for key, value in (("surname", surname), ("given_names", given))}
+        if where["surname"] is not None and where["surname"] == where["given_names"]:
+            below = next(filter(None, map(cfd.name_value, rows[where["surname"] + 1 : where["surname"] + 3])), None)
+            if below:
+                found["given_names"] = below
 
 
 def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
@@ -231,6 +244,49 @@ def _read_paper_id_back(sheet: Sheet, found: dict, today: date) -> None:
         _dates(words, found, today, birth=False, issue=False)
 
     _until(sheet, FIELD_REGIONS[("paper_id", "back")], found, ("number", "expiry"), extract)
+
+
+REREAD_BELOW_CONF = 60  # tesseract's word confidence under which a name is read again, alone
+
+
+def reread_doubtful_names(sheet: Sheet, found: dict) -> None:
+    """Read a name tesseract was unsure of again, from a crop around it alone.
+
+    Within a region, a name line sometimes runs into the small label under it
+    and comes out garbled ("CATO", 33%, for GALLO on a clean TS front); in a
+    crop of its own it reads right. The second reading (the line nearest the
+    first one's middle) replaces the first only when tesseract is surer of it.
+    """
+    for key in ("surname", "given_names"):
+        value = found.get(key)
+        run = _words_of(sheet.words, value.split()) if value else None
+        if not run or min(w.conf for w in run) >= REREAD_BELOW_CONF:
+            continue
+        h = max(w.h for w in run)
+        y0, y1 = max(0, min(w.y for w in run) - h // 2), max(w.y + w.h for w in run) + h // 2
+        x0, x1 = max(0, min(w.x for w in run) - h), max(w.x + w.w for w in run) + h
+        crop = sheet.flat[y0:y1, x0:x1]
+        if crop.shape[0] < 4 or crop.shape[1] < 4:
+            continue
+        middle = (min(w.y for w in run) + max(w.y + w.h for w in run)) / 2 - y0
+        rows = [row for row in cfd.lines(ocr.ocr_words(crop, psm=6, invert=False)) if cfd.name_value(row)]
+        if not rows:
+            continue
+        row = min(rows, key=lambda r: abs(sum(w.y + w.h / 2 for w in r) / len(r) - middle))
+        again = cfd.name_value(row)
+        confidence = [w.conf for w in row if w.text.strip(".,:;").replace("’", "'") in again.split()]
+        if confidence and min(confidence) > min(w.conf for w in run):
+            found[key] = again
+
+
+def _words_of(words, tokens: list[str]):
+    """The words on one line that read as `tokens`, in order; None when no line has them."""
+    for row in cfd.lines(words):
+        texts = [w.text.strip(".,:;").replace("’", "'") for w in row]
+        for start in range(len(row) - len(tokens) + 1):
+            if texts[start : start + len(tokens)] == tokens:
+                return row[start : start + len(tokens)]
+    return None
 
 
 def read_nothing(sheet: Sheet, found: dict, today: date) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from verification import card_fields as cfd
 from verification import faces, ocr
 from verification.barcode import read_cf_barcodes
-from verification.card_readers import READERS, best_cf, read_nothing
+from verification.card_readers import READERS, best_cf, read_nothing, reread_doubtful_names
 from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Sheet, crop
 from verification.evidence import SourceRef
 from verification.imaging import Card, chip_mask
@@ -218,6 +218,7 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
     if doc_type == "cie" and side == "back" and "barcode" not in found["cf_sources"]:
         found["cf_sources"].update({"barcode": v for v in read_cf_barcodes(sheet.image)[:1]})
     READERS.get((doc_type, side), read_nothing)(sheet, found, today)
+    reread_doubtful_names(sheet, found)
     if doc_type in PHOTO_REGIONS and side in ("front", "data_page"):
         found["face_count"] = faces.count_faces(crop(sheet.image, PHOTO_REGIONS[doc_type]))
     found.pop("cf_back", None)

@@ -298,3 +298,38 @@ def test_a_year_before_1900_is_a_misread_not_a_date():
 
     assert parse_date("PAVIA (PV) 08. 12. 1005") is None
     assert parse_date("PAVIA (PV) 08. 12. 1965") == date(1965, 12, 8)
+
+
+def test_a_given_names_label_run_into_the_surname_line_is_told_apart():
+    """Small labels on a small scan: "NOME / NAME" lands in the surname's line, the given names below it."""
+    from verification.card_readers import READERS
+    from verification.card_sheet import Sheet
+    from verification.ocr import Word
+
+    rows = [[("CW31614KG", 800)], [("COGNOME", 330), ("SURNAME", 440)],
+            [("COPPOLA", 330), ("ME", 420), ("NAME", 450), ("D'ANCELO", 520)],
+            [("FRANCESCO", 330), ("AND", 470), ("DATE", 520), ("OF", 570), ("BIRTH", 600)],
+            [("EMISSIONE", 330), ("SCADENZA", 570)], [("15.11.2025", 330), ("16.04.2036", 570)]]
+    sheet = Sheet(cc.bgr(cc.rendered("cie", "front")))
+    sheet.words = [Word(text, 90, x, 60 + 40 * n, 10 * len(text), 24, n) for n, row in enumerate(rows) for text, x in row]
+    found: dict = {"cf_sources": {}, "extra": {}}
+    READERS[("cie", "front")](sheet, found, cc.TODAY)
+    assert (found["surname"], found["given_names"]) == ("COPPOLA", "FRANCESCO")
+
+
+def test_a_name_read_with_low_confidence_is_read_again_alone(monkeypatch):
+    """A clean TS front scanned on a page, whose surname line ran into the label under it ("CATO")."""
+    from tests.corpus.cases import build_case
+    import verification.cards as cards_module
+
+    case = build_case("direct-ready-form-photographed-v1")
+    [data] = [data for name, data, _ in case.attachments if name == "scansione_tessera_sanitaria.jpg"]
+
+    def front_surname() -> str | None:
+        found = [r for r in read_cards_on_image(load_image(data)[0], SOURCE, cc.TODAY) if r.side == "front"]
+        assert [r.doc_type for r in found] == ["ts_cns"]
+        return found[0].surname
+
+    assert front_surname() == case.holder.surname.upper()
+    monkeypatch.setattr(cards_module, "reread_doubtful_names", lambda sheet, found: None)
+    assert front_surname() != case.holder.surname.upper()  # the region's own reading was the garbled one
