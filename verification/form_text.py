@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import phonenumbers
 
@@ -31,11 +33,28 @@ def fold_words(text: str) -> list[str]:
     return [w for w in re.split(r"[^A-Z0-9]+", text) if w]
 
 
+@lru_cache(maxsize=1 << 16)
 def _similar(a: str, b: str, threshold: float = 0.0) -> float:
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
-        return 0.0  # cheap upper bounds first: most windows are nowhere near
-    return matcher.ratio()
+    """difflib's ratio of `a` and `b`, 0.0 when its cheap upper bounds already fall below `threshold`.
+
+    The bounds are SequenceMatcher's real_quick_ratio and quick_ratio, without
+    building a matcher: most windows of a page are nowhere near a label, and a
+    page asks about the same word and label pair many times (cached).
+    """
+    total = len(a) + len(b)
+    if threshold > 0.0 and total:
+        if 2.0 * min(len(a), len(b)) / total < threshold:
+            return 0.0
+        counts = _letter_counts(b)
+        common = sum(min(n, counts.get(c, 0)) for c, n in _letter_counts(a).items())
+        if 2.0 * common / total < threshold:
+            return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@lru_cache(maxsize=1 << 12)
+def _letter_counts(text: str) -> dict[str, int]:
+    return dict(Counter(text))
 
 
 def _min_ratio(phrase: str) -> float:
@@ -50,6 +69,11 @@ def phrase_matches(words: list[str], phrase: str, min_ratio: float | None = None
     Windows of one word more or fewer than the phrase absorb words that OCR
     split or ran together; letters are compared without the spaces.
     """
+    return list(_phrase_matches(tuple(words), phrase, min_ratio))
+
+
+@lru_cache(maxsize=1 << 12)
+def _phrase_matches(words: tuple[str, ...], phrase: str, min_ratio: float | None) -> tuple[tuple[int, int, float], ...]:
     parts = fold_words(phrase)
     target, k = "".join(parts), len(parts)
     threshold = _min_ratio(target) if min_ratio is None else min_ratio
@@ -62,7 +86,7 @@ def phrase_matches(words: list[str], phrase: str, min_ratio: float | None = None
             ratio = _similar(window, target, threshold)
             if ratio >= threshold:
                 found.append((first, first + size, ratio))
-    return sorted(found, key=lambda f: (-f[2], f[0]))
+    return tuple(sorted(found, key=lambda f: (-f[2], f[0])))
 
 
 def _starts(words: list[str], parts: list[str]) -> list[int]:

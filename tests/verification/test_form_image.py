@@ -77,3 +77,73 @@ def test_pen_tick_over_the_label_on_a_turned_page(form_type, variant, how, turn)
     assert reading.evidence.relationship == sample.relationship
     assert reading.evidence.holder.codice_fiscale == sample.holder.codice_fiscale
     assert reading.evidence.signed
+
+
+def _upright_page(form_type: str, variant: int):
+    from verification.form_image import PAGE_WIDTH, _rules_erased
+    from verification.sheet import straighten
+
+    img = fs.scan_of(fs.SAMPLES[form_type], variant, ink=True, seed=1)
+    return _rules_erased(straighten(img, PAGE_WIDTH, 0))
+
+
+@pytest.mark.parametrize(("form_type", "variant"), [("direct", 0), ("guardian", 1)])
+def test_the_declaration_is_painted_over_but_its_first_words(form_type, variant):
+    """Half of the page's letters hold no value: only the declaration's start is left to read."""
+    import numpy as np
+
+    from verification import ocr
+    from verification.form_image import _text_bands, _without_boilerplate
+
+    erased, ink, paper = _upright_page(form_type, variant)
+    shortened, kept = _without_boilerplate(erased, ink, paper)
+    top, bottom, x0, x1 = kept
+    assert "sottoscritto" in ocr.ocr_text(shortened[top - 4 : bottom + 4], psm=7)
+    assert np.array_equal(shortened[: top - 20], erased[: top - 20])  # the fields are untouched
+    below = [b for b in _text_bands(ink) if b[0] > bottom]
+    first_painted = below[0]
+    assert (shortened[first_painted[0] : first_painted[1]] == paper).all()  # the declaration's 2nd line
+    # what is left below the declaration: place and date, the signature's label and its ink
+    left = ocr.ocr_text(shortened[bottom + 4 :], psm=6)
+    assert "Luogo" in left and "Firma" in left and "Allegare" not in left
+
+
+def test_declaration_bands_need_a_paragraph():
+    from verification.form_image import _declaration_bands
+
+    line = [(100 + 40 * i, 117 + 40 * i, 80, 600 + 60 * (i % 2)) for i in range(8)]  # fields: spaced, short
+    assert _declaration_bands(line) is None
+    paragraph = [(500 + 25 * i, 517 + 25 * i, 80, 1150) for i in range(5)]
+    bars = [(490, 494, 80, 1150)]  # a shaded bar's edge: wide, but no line of text
+    found = _declaration_bands(line[:6] + bars + paragraph)
+    assert found == paragraph
+
+
+def test_the_title_read_by_looks_like_form_is_not_read_again():
+    """looks_like_form then read_form_image (as the reader calls them) read the same as read_form_image alone."""
+    from verification import form_image
+
+    sample = fs.SAMPLES["delegate"]
+    img = fs.scan_of(sample, 0, ink=True, seed=2)
+    alone = read_form_image(img, SourceRef("a.jpg"))
+    form_image._memo.picture = None
+    assert looks_like_form(img)
+    assert form_image._picture(img).titles[0] is not None
+    after = read_form_image(img, SourceRef("a.jpg"))
+    assert after.evidence == alone.evidence
+    assert_reads(after.evidence, sample)
+
+
+def test_an_empty_field_is_blank_but_a_written_one_is_not():
+    """Read closer, an empty field's paper grain turns into letters: it is not read again at all."""
+    import numpy as np
+
+    from verification.form_image import _blank
+
+    rng = np.random.default_rng(3)
+    field = np.clip(rng.normal(236, 6, (40, 600)), 0, 255).astype(np.uint8)
+    field[33:35, 10:590] = 60  # its underline
+    assert _blank(field, 16.0)
+    written = field.copy()
+    cv2.putText(written, "3331234567", (20, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2)
+    assert not _blank(written, 16.0)

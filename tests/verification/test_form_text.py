@@ -147,3 +147,25 @@ def test_best_tick():
     assert best_tick({"spouse": 0.4, "child": 0.35}) is None  # two boxes ticked
     assert best_tick({"spouse": 0.4, "child": 0.13}) == "spouse"  # a smudge beside a cross
     assert best_tick({"spouse": 0.02}) is None
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.6, 0.74, 0.8])
+def test_similar_is_difflibs_ratio_with_its_cheap_bounds(threshold):
+    """The cached, matcher-free bounds give exactly what SequenceMatcher's three ratios gave."""
+    import random
+    from difflib import SequenceMatcher
+
+    from verification.form_text import _similar
+
+    rng = random.Random(7)
+    words = ["COGNOME", "NOME", "C0GNOME", "DATA", "NASCITA", "DATADINASCITA", "", "A", "TESSERA", "TESSFRA"]
+    pairs = [(a, b) for a in words for b in words]
+    pairs += [("".join(rng.choice("ACDEIMNOST") for _ in range(rng.randint(0, 12))),
+               "".join(rng.choice("ACDEIMNOST") for _ in range(rng.randint(1, 12)))) for _ in range(400)]
+    for a, b in pairs:
+        matcher = SequenceMatcher(None, a, b, autojunk=False)
+        if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+            expected = 0.0
+        else:
+            expected = matcher.ratio()
+        assert _similar(a, b, threshold) == expected, (a, b)
