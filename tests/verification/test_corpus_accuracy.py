@@ -47,9 +47,6 @@ def test_blocking_code_sets_are_exact_often_enough(results):
     assert s.blocking_exact >= 0.95, report
 
 
-# Measured 2026-11-26: 92.4% (OCR'd names on some scans still raise name_mismatch).
-@pytest.mark.xfail(reason="issue 4: statuses not yet 98% exact; bench/verification_bench.py lists the misses",
-                   strict=False)
 def test_statuses_are_exact_often_enough(results):
     s, report = _report(results)
     assert s.status_exact >= 0.98, report
