@@ -87,6 +87,7 @@ class _LibTesseract:
         lib.TessBaseAPIGetTsvText.restype = p
         lib.TessDeleteText.argtypes = [p]
         lib.TessBaseAPIClear.argtypes = [p]
+        lib.TessBaseAPIClearAdaptiveClassifier.argtypes = [p]
         lib.TessBaseAPIEnd.argtypes = [p]
         lib.TessBaseAPIDelete.argtypes = [p]
         self._lib = lib
@@ -125,6 +126,10 @@ class _LibTesseract:
             if pointer:
                 lib.TessDeleteText(pointer)
             lib.TessBaseAPIClear(handle)
+            if oem == 0:
+                # The legacy engine adapts its classifier to what it read: kept, a request's
+                # reading (and its cost) would depend on the requests read before it.
+                lib.TessBaseAPIClearAdaptiveClassifier(handle)
 
     def close(self) -> None:
         with self._lock:

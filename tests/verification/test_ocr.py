@@ -91,3 +91,25 @@ def test_parse_tsv_skips_the_header_and_keeps_line_numbers():
 
 def test_an_empty_region_reads_nothing():
     assert ocr.ocr_words(np.full((40, 200), 255, np.uint8)) == []
+
+
+@pytest.mark.skipif(os.environ.get("SPORTELLO_TEST_DB") == "postgresql",
+                    reason="database-independent and slow (~45 s): runs on the SQLite pass")
+def test_an_mrz_reads_the_same_whatever_was_read_before():
+    """The legacy engine adapts to what it reads: in-process, that must not carry over to the next request."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+
+    def band(surname: str, number: str) -> np.ndarray:
+        lines = make_td1(number=number, birth_date=date(1958, 3, 14), sex="M", expiry=date(2031, 5, 1),
+                         surname=surname, given_names="MARIO")
+        img = cv2.GaussianBlur(text_image(list(lines), OCRB, 41, pitch=30), (0, 0), 2.3).astype(np.int16)
+        return np.clip(img + rng.normal(0, 40, img.shape), 0, 255).astype(np.uint8)
+
+    target = band("BRAMBILLA", "CQ98968BL")
+    first = ocr.ocr_mrz(target)
+    for surname, number in (("ROSSI", "CA12345AB"), ("FUMAGALLI", "CS26344BI"), ("D ANGELO", "CE29743JS"),
+                            ("VERDI", "CB11111AA"), ("NERI", "CC22222BB")):
+        ocr.ocr_mrz(band(surname, number))
+    assert ocr.ocr_mrz(target) == first
