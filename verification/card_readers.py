@@ -10,6 +10,7 @@ where their fields do.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date
 
@@ -35,16 +36,44 @@ def best_cf(sources: dict[str, str]) -> str | None:
     return next((v for v in ordered if codice_fiscale.is_valid(v)), ordered[0] if ordered else None)
 
 
-def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract, rest: Region | None = REST) -> None:
+def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract, rest: Region | None = REST,
+           values: tuple | None = None) -> None:
     """Extract from what is read; read the next region while a needed field is missing, then `rest`:
     the rest of the card by default (rows already read across its width are not read again), None
-    for a side whose regions hold every field it has."""
+    for a side whose regions hold every field it has. `values` — (region, expected rows, picked
+    rows, extract by row) — is the cheaper way tried before any region (see _from_values)."""
     extract(sheet.words, found)
+    if values and not all(found.get(k) for k in needed) and _from_values(sheet, found, *values, needed):
+        return
     for region in (*regions, *((rest,) if rest else ())):
         if all(found.get(k) for k in needed):
             return
         if sheet.ocr(region):
             extract(sheet.words, found)
+
+
+def _from_values(sheet: Sheet, found: dict, region: Region, expected: int, pick: tuple[int, ...],
+                 extract, needed: tuple[str, ...]) -> bool:
+    """Read only some value rows of `region` (Sheet.ocr_values), each field by its row: True when that
+    gave every needed field, which are then in `found`; else `found` is left as it was.
+
+    The cheap path for a side whose layout puts one value per row in a fixed
+    order: `extract(rows, found)` gets the picked rows as OCR'd lines and
+    must check what it takes (a date that parses, a code of its shape).
+    """
+    words = sheet.ocr_values(region, expected, pick)
+    if not words:
+        return False
+    rows = cfd.lines(words)
+    if len(rows) != len(pick):
+        return False
+    trial = copy.deepcopy(found)
+    extract(rows, trial)
+    if not all(trial.get(k) for k in needed):
+        return False
+    found.clear()
+    found.update(trial)
+    return True
 
 
 def _set(found: dict, key: str, value) -> None:
@@ -107,13 +136,27 @@ def _names(words, found: dict) -> None:
                 found["given_names"] = below
 
 
+# The CIE front right of the photo: comune, surname, given names, place and date of birth, sex-height-
+# nationality, issue and expiry, one row each (the ghost photo, right, and the signature, below, left out).
+CIE_FRONT_VALUES: Region = (0.30, 0.21, 0.86, 0.86)
+CIE_FRONT_PICK = (1, 2, 3, 5)
+
+
 def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
     def extract(words, found):
         _set(found, "number", _shaped(words, "AA99999AA"))
         _names(words, found)
         _dates(words, found, today)
 
-    _until(sheet, FIELD_REGIONS[("cie", "front")], found, ("number", "surname", "given_names", "expiry"), extract)
+    def by_row(rows, found):  # surname, given names, birth row, issue and expiry row
+        dates = cfd.all_dates(cfd.line_text(rows[2]) + " " + cfd.line_text(rows[3]), today)
+        if len(dates) == 3 and dates[0] < dates[1] < dates[2]:
+            found.update(birth_date=dates[0], issue_date=dates[1], expiry=dates[2])
+        found["surname"], found["given_names"] = cfd.name_value(rows[0]), cfd.name_value(rows[1])
+        found["number"] = _shaped(sheet.words, "AA99999AA")  # in the header, read to tell the card
+
+    _until(sheet, FIELD_REGIONS[("cie", "front")], found, ("number", "surname", "given_names", "expiry"), extract,
+           values=(CIE_FRONT_VALUES, 6, CIE_FRONT_PICK, by_row))
 
 
 def _read_cie_back(sheet: Sheet, found: dict, today: date) -> None:
@@ -127,6 +170,11 @@ def _cie_back_cf(words, found: dict) -> None:
     found["cf_back"] = found["cf_sources"].get("back_text")
 
 
+# The TS front right of the chip: codice fiscale, surname, given names, sex-birthplace-province, birth and
+# expiry dates, one row each, clear of the card's right edge (a photo's shadow there reads as "|").
+TS_FRONT_VALUES: Region = (0.23, 0.20, 0.92, 0.86)
+
+
 def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
     def extract(words, found):
         _cf_text(words, found, "front_text", r"CODICE FISCALE")
@@ -135,11 +183,20 @@ def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
             _names_after_cf(words, found)
         _dates(words, found, today, issue=False)
 
+    def by_row(rows, found):  # codice fiscale, surname, given names, (sex, birthplace), birth and expiry
+        code = next((c for c in cfd.find_cfs(cfd.line_text(rows[0])) if codice_fiscale.is_valid(c)), None)
+        dates = cfd.all_dates(cfd.line_text(rows[3]), today)
+        if code and len(dates) == 2 and dates[0] < dates[1]:
+            found["cf_sources"]["front_text"] = code
+            found["birth_date"], found["expiry"] = dates
+            found["surname"], found["given_names"] = cfd.name_value(rows[1]), cfd.name_value(rows[2])
+
     needed = ("surname", "given_names", "birth_date", "expiry")
     regions = FIELD_REGIONS[("ts_cns" if found.get("has_chip") else "ts_no_chip", "front")]
     # The rest right of the chip column: reading the card whole again (the chip's contacts in it)
     # costs as much as the first read and almost never finds what that one missed.
-    _until(sheet, regions, found, needed, extract, rest=(regions[0][0], 0.0, 1.0, 1.0))
+    _until(sheet, regions, found, needed, extract, rest=(regions[0][0], 0.0, 1.0, 1.0),
+           values=(TS_FRONT_VALUES, 5, (0, 1, 2, 4), by_row))
 
 
 def _names_after_cf(words, found: dict) -> None:
@@ -168,6 +225,16 @@ def _names_after(words, found: dict, starts) -> None:
         _set(found, "given_names", names[1])
 
 
+# The EHIC side's values, right of their labels: fields 3 to 9, one per row.
+TS_BACK_VALUES: Region = (0.44, 0.37, 0.90, 0.80)
+
+
+def ts_back_pick(barcode: bool) -> tuple[int, ...]:
+    """The rows of TS_BACK_VALUES worth reading: not field 7 (the institution), nor 6 (the codice
+    fiscale) when the barcode gave it."""
+    return (0, 1, 2, 5, 6) if barcode else (0, 1, 2, 3, 5, 6)
+
+
 def _read_ts_back(sheet: Sheet, found: dict, today: date) -> None:
     """The EHIC side: fields 3 to 9, values right of small labels that OCR rarely gets (and that the
     region mostly leaves out). So each value also goes by its shape or order: the card number by its
@@ -181,17 +248,27 @@ def _read_ts_back(sheet: Sheet, found: dict, today: date) -> None:
         if not (found.get("surname") and found.get("given_names")):
             _names_after(words, found, lambda text: "MALATTIA" in cfd.fold(text) or "EUROPEA" in cfd.fold(text))
         _dates(words, found, today, issue=False)
-        number = cfd.value_near(words, r"DELLA TESSERA|^8\b", _ts_number)
-        _set(found, "number", number or next(filter(None, map(_ts_number, cfd.lines(words))), None))
+        number = cfd.value_near(words, r"DELLA TESSERA|^8\b", ts_number)
+        _set(found, "number", number or next(filter(None, map(ts_number, cfd.lines(words))), None))
 
-    _until(sheet, FIELD_REGIONS[("ts_cns", "back")], found, ("number", "expiry", "surname"), extract, rest=None)
+    def by_row(rows, found):  # fields 3, 4, 5, (6,) 8 and 9
+        dates = [cfd.parse_date(cfd.line_text(rows[i])) for i in (2, -1)]
+        number = ts_number(rows[-2])
+        if number and all(dates) and dates[0] < dates[1]:
+            found["number"], (found["birth_date"], found["expiry"]) = number, dates
+            found["surname"], found["given_names"] = cfd.name_value(rows[0]), cfd.name_value(rows[1])
+            if len(rows) == 6:
+                found["cf_sources"].update({"ehic_field6": c for c in cfd.find_cfs(cfd.line_text(rows[3]))[:1]})
+
+    _until(sheet, FIELD_REGIONS[("ts_cns", "back")], found, ("number", "expiry", "surname"), extract, rest=None,
+           values=(TS_BACK_VALUES, 7, ts_back_pick("barcode" in found["cf_sources"]), by_row))
     if found.get("number"):
         found["extra"]["ts_card_number"] = found["number"]
         if not cfd.luhn_valid(found["number"]):
             found["extra"]["ts_card_number_luhn"] = "failed"
 
 
-def _ts_number(run) -> str | None:
+def ts_number(run) -> str | None:
     digits = re.sub(r"\s+", "", cfd.line_text(run)).translate(str.maketrans("OoIlSB", "001158"))
     match = re.search(r"80380\d{15}", digits)
     return match.group(0) if match else None

@@ -20,7 +20,8 @@ import numpy as np
 from verification import card_fields as cfd
 from verification import faces, ocr
 from verification.barcode import read_cf_barcodes
-from verification.card_readers import READERS, best_cf, read_nothing, reread_doubtful_names
+from verification.card_readers import (READERS, TS_BACK_VALUES, best_cf, read_nothing, reread_doubtful_names,
+                                       ts_back_pick, ts_number)
 from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Sheet, crop
 from verification.evidence import SourceRef
 from verification.imaging import Card, chip_mask
@@ -169,6 +170,10 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
             return sheet, ("cie", "back"), None
         doc = None
         if effort != "cues":
+            # The card number's 80380 on its row of the EHIC side says TS back; else its words say.
+            values = sheet.ocr_values(TS_BACK_VALUES, 7, ts_back_pick(True)) or []
+            if any(ts_number(row) for row in cfd.lines(values)):
+                return sheet, ("ts_cns", "back"), None
             doc = classify_text(cfd.all_text(sheet.ocr(FIELD_REGIONS[("ts_cns", "back")][0])), card.kind)
         return sheet, doc or ("ts_cns", "back"), None
     if has_chip_plate(sheet.image):  # only the TS-CNS front shows a contact plate

@@ -11,6 +11,7 @@ import pytest
 
 from tests.corpus import capture, documents
 from tests.verification import card_cases as cc
+from verification import card_fields as cfd
 from verification import codice_fiscale
 from verification.cards import classify_text, has_category_table, read_card
 from verification.evidence import SourceRef
@@ -318,9 +319,16 @@ def test_a_given_names_label_run_into_the_surname_line_is_told_apart():
 
 
 def test_a_name_read_with_low_confidence_is_read_again_alone(monkeypatch):
-    """A clean TS front scanned on a page, whose surname line ran into the label under it ("CATO")."""
+    """A clean TS front scanned on a page, whose surname line ran into the label under it ("CATO").
+
+    Read the way a card is read when its value rows are not found (the region
+    whole, labels and all): read by its value rows alone, this one is right.
+    """
     from tests.corpus.cases import build_case
     import verification.cards as cards_module
+    from verification.card_sheet import Sheet
+
+    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick: None)
 
     case = build_case("direct-ready-form-photographed-v1")
     [data] = [data for name, data, _ in case.attachments if name == "scansione_tessera_sanitaria.jpg"]
@@ -333,3 +341,56 @@ def test_a_name_read_with_low_confidence_is_read_again_alone(monkeypatch):
     assert front_surname() == case.holder.surname.upper()
     monkeypatch.setattr(cards_module, "reread_doubtful_names", lambda sheet, found: None)
     assert front_surname() != case.holder.surname.upper()  # the region's own reading was the garbled one
+
+
+def _canonical(doc_type: str, side: str):
+    from verification.card_sheet import Sheet
+
+    [card] = find_cards(cc.captured(doc_type, side, "photo"))
+    return Sheet(card.image)
+
+
+def test_value_rows_are_read_without_their_labels():
+    """The TS front's five value rows are found from the ink alone; the picked ones are read, no label."""
+    from verification.card_readers import TS_FRONT_VALUES as region
+
+    sheet = _canonical("ts_cns", "front")
+    want = cc.expected("ts_cns")
+    words = sheet.ocr_values(region, 5, (0, 1, 2, 4))
+    text = " ".join(w.text for w in words)
+    rows = [" ".join(w.text for w in row) for row in cfd.lines(words)]
+    assert len(rows) == 4 and len(rows[0].replace(" ", "")) >= 16  # the codice fiscale's row
+    assert (rows[1], rows[2]) == (want["surname"], want["given_names"])
+    assert want["expiry"].strftime("%d/%m/%Y") in text
+    assert not {"Cognome", "Nome", "Codice", "Sesso", "Provincia", "scadenza"} & set(text.split())
+    assert sheet.read == []  # nothing counts as read: a fallback reads the region whole
+    assert sheet.ocr_values(region, 6, (0,)) is None  # not the layout expected: no OCR, no words
+
+
+def test_a_card_whose_value_rows_are_not_as_expected_is_read_whole(monkeypatch):
+    """When the rows do not come out as the layout says, the reader falls back to its regions and labels."""
+    from verification import card_sheet
+
+    sheet = _canonical("cie", "front")
+    monkeypatch.setattr(card_sheet, "value_rows", lambda rows: [(a, b) for a, b, _ in rows[:2]])  # two of six
+    found: dict = {"cf_sources": {}, "extra": {}}
+    from verification.card_readers import READERS
+
+    READERS[("cie", "front")](sheet, found, cc.TODAY)
+    want = cc.expected("cie")
+    assert sheet.read, "the bands were read"
+    assert (found["surname"], found["given_names"], found["expiry"]) == (want["surname"], want["given_names"], want["expiry"])
+
+
+def test_cie_front_by_value_rows_reads_no_band():
+    from verification.card_readers import READERS
+    from verification.cards import HEADER
+
+    sheet = _canonical("cie", "front")
+    sheet.ocr(HEADER)  # as classify does: the number is in the header
+    found: dict = {"cf_sources": {}, "extra": {}}
+    READERS[("cie", "front")](sheet, found, cc.TODAY)
+    want = cc.expected("cie")
+    assert len(sheet.read) == 1  # the header only
+    assert (found["number"], found["surname"], found["given_names"]) == (want["number"], want["surname"], want["given_names"])
+    assert (found["birth_date"], found["expiry"]) == (want["birth_date"], want["expiry"])
