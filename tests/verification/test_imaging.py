@@ -33,6 +33,14 @@ def test_load_image_formats(card_photo, fmt):
     assert len(pages) == 1 and pages[0].shape == (1200, 1600, 3) and pages[0].dtype == np.uint8
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_plain_jpeg_or_png_decodes_to_the_same_pixels_as_through_pillow(card_photo, fmt, monkeypatch):
+    data = encoded(card_photo.convert("RGB"), fmt)
+    fast = load_image(data)[0]
+    monkeypatch.setattr(imaging, "_plain", lambda image, data: False)
+    assert np.array_equal(fast, load_image(data)[0])
+
+
 def test_load_heic_and_every_tiff_page(card_photo):
     heic, _ = capture.encode(card_photo, "heic", random.Random(1))
     assert load_image(heic)[0].shape == (1200, 1600, 3)
