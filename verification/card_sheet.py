@@ -173,7 +173,7 @@ def text_rows(gray: np.ndarray) -> list[tuple[int, int, float]]:
     profile = ink.sum(axis=1)
     on = profile > max(3.0, 0.004 * gray.shape[1], 0.12 * float(np.percentile(profile, 95)))
     edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
-    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     heights, middles = stats[1:, cv2.CC_STAT_HEIGHT], centroids[1:, 1]
     rows = []
     for top, bottom in zip(edges[::2], edges[1::2], strict=True):
