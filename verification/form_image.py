@@ -7,9 +7,11 @@ boxes; values are read by their labels (verification.form_labels), tick
 boxes and the signature by the ink next to their labels (verification.form_marks).
 The pass skips what holds no value, found from the ink alone: the
 declaration's paragraph (bar its first words, which end the fields), the
-footnote, and the title when looks_like_form has read it already; that
-halves tesseract's time. When the words do not bear the skipping out, the
-whole page is read as before.
+footnote, and the title when looks_like_form has read it already; and the
+relationship's 13 labels, when its boxes are all found: the ticked box is
+told by its ink and only its label is read. Tesseract's time goes with the
+letters it reads, so that is a third of it. When the words do not bear the
+skipping out, the whole page is read as before (the labels with it).
 
 `looks_like_form` is the cheap gate the caller runs before choosing between
 this reader and the card reader: one small OCR of the page's title band.
@@ -18,6 +20,8 @@ this reader and the card reader: one small OCR of the page's title band.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import cv2
 import numpy as np
@@ -31,12 +35,22 @@ from verification.form_labels import (
     guess_sections,
     read_labels,
 )
-from verification.form_marks import SIGNATURE_MIN_FILL, best_tick, binarize, relationship_fills, signature_ink
+from verification.form_marks import (
+    SIGNATURE_MIN_FILL,
+    TICK_MIN_FILL,
+    best_tick,
+    binarize,
+    relationship_fills,
+    signature_ink,
+    square_fill,
+    squares_in,
+)
 from verification.form_text import (
     Box,
     cf_doubtful,
     classify_form_text,
     clean_value,
+    fold_words,
     group_lines,
     is_form_text,
     label_hits,
@@ -96,14 +110,19 @@ def _picture(img: np.ndarray) -> _Picture:
 
 def _title_band_text(gray: np.ndarray, quad: np.ndarray, turns: int) -> str | None:
     band = flatten_light(warp(gray, turned(quad, turns), BAND_WIDTH, BAND_HEIGHT))
-    if not _has_long_line(band):
+    rows = _title_rows(band)
+    if rows is None:
         return None
-    text = ocr.ocr_text(band, psm=6)
+    # The two title lines alone: the office's name above them and the first section's header
+    # below are a third of the band's letters, so of its OCR.
+    text = ocr.ocr_text(band[rows[0] : rows[1]], psm=6, invert=False)
     return text if is_form_text(text) else None
 
 
-def _has_long_line(band: np.ndarray) -> bool:
-    """Whether a line of text runs across more than half the band, as the title's ~90 characters do.
+def _title_rows(band: np.ndarray) -> tuple[int, int] | None:
+    """The rows of the title: its first line, the one that runs across more than half the band as
+    the title's ~90 characters do, and the line just below it (the form's own title); None when
+    no line runs that long.
 
     Words are smeared into lines; a card's few short words never make one. It spares the OCR
     (~0.1 s) on every picture of a card scanned on an A4 sheet.
@@ -112,9 +131,19 @@ def _has_long_line(band: np.ndarray) -> bool:
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # paper grain
     smeared = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (band.shape[1] // 40, 1)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(smeared)
-    h = band.shape[0]
-    return any(stats[i, cv2.CC_STAT_WIDTH] > band.shape[1] / 2 and stats[i, cv2.CC_STAT_HEIGHT] < h / 4
-               for i in range(1, count))
+    h, w = band.shape
+    lines = [(stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT],
+              stats[i, cv2.CC_STAT_WIDTH]) for i in range(1, count)]
+    long = [line for line in lines if line[2] > w / 2 and line[1] - line[0] < h / 4]
+    if not long:
+        return None
+    top, bottom, _ = min(long)
+    height = bottom - top
+    # The second title starts within a line's height below the first (the first section's
+    # header stands two below); specks and accents are no line.
+    below = [b for t, b, lw in lines if top + height / 2 < t <= bottom + 1.5 * height and lw > w / 20]
+    pad = max(4, height // 3)
+    return max(0, top - pad), min(h, max([bottom, *below]) + pad)
 
 
 def looks_like_form(img: np.ndarray) -> bool:
@@ -275,7 +304,9 @@ def _text_bands(ink: np.ndarray) -> list[Band]:
 
 PARAGRAPH_MIN_LINES = 3  # the declaration runs over 4-6 full lines; the title has two
 PARAGRAPH_WIDE = 0.8  # of the page's widest row of text: a line of the declaration (fields and ticks end sooner)
-DECLARATION_KEEP = 0.4  # of its first line: "Il/La sottoscritto/a, consapevole …", where the fields end
+# Of its first line: "Il/La sottoscritto/a," (~0.21 of it), where the fields end; the cut moves on to the
+# next space, so it lands after "sottoscritto/a," from anywhere past "Il/La" (~0.05).
+DECLARATION_KEEP = 0.2
 
 
 def _declaration_bands(bands: list[Band]) -> list[Band] | None:
@@ -336,7 +367,9 @@ def _without_boilerplate(erased: np.ndarray, ink: np.ndarray, paper: int,
     # (place and date, the signature's label and its box come between).
     after = [band for band in bands if band[0] >= declaration[-1][1] and band[1] - band[0] >= 0.6 * (bottom - top)]
     t, b, fx0, fx1 = bands[-1]
-    if len(after) >= 4 and after[-1] == bands[-1] and b - t <= 1.3 * (bottom - top) and fx1 - fx0 >= 0.4 * (x1 - x0):
+    # Place and date's label and the value or the signature's row come between (a v0 form sets the
+    # signature box beside place and date: three rows with the footnote).
+    if len(after) >= 3 and after[-1] == bands[-1] and b - t <= 1.3 * (bottom - top) and fx1 - fx0 >= 0.4 * (x1 - x0):
         out[(after[-2][1] + t) // 2 :] = paper
     if without_title:
         limit = TITLE_ROWS * out.shape[0]
@@ -360,18 +393,110 @@ def _first_section_read(boxes: list[Box]) -> bool:
     return any(hit.first <= 1 for _, hit in label_hits(lines, forms.HOLDER_SECTION))
 
 
+# --- the relationship's tick boxes, read from the ink ----------------------------------------------
+
+TICK_LABEL_MIN_RATIO = 0.8  # the ticked box's label against the nearest relationship label, letters only
+
+
+@dataclass(frozen=True)
+class _Ticks:
+    """The relationship block found from its boxes: where it is, and the ticked relationship."""
+
+    rows: tuple[int, int]  # top and bottom of the block's rows, in page pixels
+    relationship: str | None  # the ticked box's relationship; None when no box, or more than one, is ticked
+
+
+def _tick_boxes(binary: np.ndarray, line: float, end: int) -> list[tuple[int, int, int, int]] | None:
+    """The relationship's tick boxes above row `end` (the declaration's), one per relationship, all
+    of a size; None when the page has not exactly those there (a direct form has none; a pen
+    stroke may break a box's frame)."""
+
+    def side(square) -> float:
+        return ((square[2] - square[0]) + (square[3] - square[1])) / 2
+
+    # Largest first: a capital's frame (a "D" of a value, small print's "O") may pass for a
+    # smaller square, never for one of the boxes' size.
+    squares = sorted(squares_in(binary, (0, 0, binary.shape[1], end), line), key=side, reverse=True)
+    count = len(forms.RELATIONSHIP_LABELS)
+    if len(squares) < count:
+        return None
+    boxes, rest = squares[:count], squares[count:]
+    size = float(np.median([side(b) for b in boxes]))
+    if not all(0.8 * size <= side(b) <= 1.25 * size for b in boxes) or (rest and side(rest[0]) >= 0.8 * size):
+        return None
+    return sorted(boxes, key=lambda q: (q[1], q[0]))
+
+
+def _ticked_label(page: np.ndarray, binary: np.ndarray, box: tuple[int, int, int, int],
+                  boxes: list[tuple[int, int, int, int]]) -> str | None:
+    """The relationship whose label stands right of `box`: its words read alone (psm 7) and matched
+    whole against every label, so "nipote (figlio di un figlio)" is never found inside the
+    longer nephew's label. None when the words match no label well."""
+    x0, y0, x1, y1 = box
+    side = y1 - y0
+    cy = (y0 + y1) / 2
+    # up to the next box on its row, else to the row's last ink
+    right = min([b[0] for b in boxes if b[0] > x1 and abs((b[1] + b[3]) / 2 - cy) < 0.5 * side],
+                default=page.shape[1])
+    top, bottom = max(0, int(y0 - 0.4 * side)), int(y1 + 0.4 * side)
+    cols = np.flatnonzero(np.count_nonzero(binary[top:bottom, x1 + side // 4 : right], axis=0))
+    if not cols.size:
+        return None
+    crop = page[top:bottom, x1 + side // 4 : x1 + side // 4 + int(cols[-1]) + side // 2]
+    read = "".join(fold_words(ocr.ocr_text(crop, psm=7, invert=False)))
+    scores = sorted(((SequenceMatcher(None, read, "".join(fold_words(label)), autojunk=False).ratio(), code)
+                     for code, label in forms.RELATIONSHIP_LABELS.items()), reverse=True)
+    return scores[0][1] if scores[0][0] >= TICK_LABEL_MIN_RATIO else None
+
+
+def _ticks(page: np.ndarray, binary: np.ndarray, declaration: Band) -> _Ticks | None:
+    """The relationship block read from its boxes alone: the ticked box's label is the only
+    text of it read, instead of the 13 labels (~170 letters, a fifth of the page's OCR).
+    `declaration`: the band of the declaration's first line; the boxes stand above it.
+
+    None (the labels are then read with the page, as before) when the boxes are not all
+    found, or the ticked box's label cannot be read and matched; a pen tick running over
+    its label is the usual cause, which the labels' reading copes with (form_marks).
+    """
+    top, bottom = declaration[0], declaration[1]
+    boxes = _tick_boxes(binary, float(bottom - top), top)  # a line of text high, as its labels
+    if boxes is None:
+        return None
+    margin = 0.4 * (boxes[0][3] - boxes[0][1])  # the rows' letters stand a little above and below the boxes
+    rows = (max(0, int(min(b[1] for b in boxes) - margin)), int(max(b[3] for b in boxes) + margin))
+    fills = {i: square_fill(binary, b) for i, b in enumerate(boxes)}
+    ticked = best_tick(fills)
+    if ticked is None:
+        if any(f >= TICK_MIN_FILL for f in fills.values()):
+            return None  # two ticks: let the labels' reading decide, as before
+        return _Ticks(rows, None)
+    relationship = _ticked_label(page, binary, boxes[ticked], boxes)
+    return _Ticks(rows, relationship) if relationship else None
+
+
+def _without_ticks(page: np.ndarray, ticks: _Ticks, paper: int) -> np.ndarray:
+    """The page with the relationship block's rows (boxes and labels) painted over."""
+    out = page.copy()
+    out[ticks.rows[0] : ticks.rows[1]] = paper
+    return out
+
+
 def _ocr_boxes(page: np.ndarray) -> list[Box]:
-    words = ocr.ocr_words(page, psm=6)
+    # No second look at low-confidence words as light-on-dark text: a form's print is all dark on
+    # light (its section bars are pale), and the words read badly (tick boxes, a signature) are many.
+    words = ocr.ocr_words(page, psm=6, invert=False)
     return [Box(w.text, w.x, w.y, w.x + w.w, w.y + w.h, w.conf) for w in words]
 
 
 def _read_upright(img: np.ndarray):
-    """(page, words, text) of the sheet turned the way its title reads, or None when no way does.
+    """(page, its ink, words, text, ticks) of the sheet turned the way its title reads, or None when
+    no way does. `ticks` is the relationship read from its boxes, its labels left out of the
+    words; None when the words hold the labels (or the form has no boxes).
 
-    An upright sheet costs one OCR of the page without its declaration and footnote; the
-    whole page is read only when that does not show a form's title and the declaration's
-    start where expected. Any other way is tried only when its title band reads as a form
-    (a small OCR instead of a wasted full one).
+    An upright sheet costs one OCR of the page without its declaration, footnote and the
+    relationship's labels; the whole page is read only when that does not show a form's
+    title and the declaration's start where expected. Any other way is tried only when its
+    title band reads as a form (a small OCR instead of a wasted full one).
     """
     picture = _picture(img)
     gray, quad = picture.gray, picture.quad
@@ -386,22 +511,26 @@ def _read_upright(img: np.ndarray):
         if not title or not classify_form_text(title):
             title = None  # not read, or not which form: read it again on the page
         shortened = _without_boilerplate(erased, ink, paper, without_title=title is not None)
+        binary = binarize(page)
         if shortened is not None:
-            boxes = _ocr_boxes(shortened[0])
+            # A direct form has no boxes (its title says so): no search for them.
+            direct = bool(title) and classify_form_text(title) == "direct"
+            ticks = None if direct else _ticks(page, binary, shortened[1])
+            boxes = _ocr_boxes(shortened[0] if ticks is None else _without_ticks(shortened[0], ticks, paper))
             text = " ".join([title or ""] + [b.text for b in boxes]).strip()
             declaration = _declaration_read(boxes, shortened[1])
             if title and not _first_section_read(boxes):
                 declaration = False  # painted over with the title? read the whole page
             # The declaration and the footnote never hold a title (nor a form's second one).
             if declaration and (classify_form_text(text) or is_form_text(text)):
-                return page, boxes, text
+                return page, binary, boxes, text, ticks
             if (turns == 0 and not declaration and not is_form_text(text)
                     and any(picture.title(t) is not None for t in ways[1:])):
                 continue  # upside down: its title band reads the other way
         boxes = _ocr_boxes(erased)
         text = " ".join(b.text for b in boxes)
         if classify_form_text(text) or is_form_text(text):
-            return page, boxes, text
+            return page, binary, boxes, text, None
     return None
 
 
@@ -415,14 +544,15 @@ def read_form_image(img: np.ndarray, source: SourceRef) -> FormReading | None:
             return FormReading(source, FormEvidence(form_type=None), "ocr", readable=False,
                                unreadable_reason="blurred")
         return None
-    page, boxes, text = found
+    page, binary, boxes, text, ticks = found
     form_type = classify_form_text(text)
     sections = form_type or guess_sections(text)
     labelled = read_labels(boxes, sections)
     _reread_doubtful(page, labelled)
-    binary = binarize(page)
     relationship = None
-    if sections != "direct":
+    if ticks is not None:
+        relationship = ticks.relationship if sections != "direct" else None
+    elif sections != "direct":
         labels = {code: (h.x0, h.top, h.x1, h.bottom) for code, h in labelled.relationship_labels.items()}
         relationship = best_tick(relationship_fills(binary, labels, forms.RELATIONSHIP_LABELS))
     signed = False

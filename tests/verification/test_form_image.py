@@ -147,3 +147,30 @@ def test_an_empty_field_is_blank_but_a_written_one_is_not():
     written = field.copy()
     cv2.putText(written, "3331234567", (20, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2)
     assert not _blank(written, 16.0)
+
+
+@pytest.mark.parametrize(("form_type", "variant"), [("delegate", 0), ("delegate", 1), ("guardian", 0)])
+def test_the_ticked_relationship_is_read_from_its_box_alone(form_type, variant):
+    """The 13 boxes are found from the ink, the ticked one told by its fill, and only its label read."""
+    from verification.form_image import PAGE_WIDTH, _rules_erased, _ticks, _without_boilerplate
+    from verification.form_marks import binarize
+    from verification.sheet import straighten
+
+    sample = fs.SAMPLES[form_type]
+    page = straighten(fs.scan_of(sample, variant, ink=True, seed=1), PAGE_WIDTH, 0)
+    erased, ink, paper = _rules_erased(page)
+    _, kept = _without_boilerplate(erased, ink, paper)
+    ticks = _ticks(page, binarize(page), kept)
+    assert ticks is not None and ticks.relationship == sample.relationship
+    assert ticks.rows[1] <= kept[0]  # the block stands above the declaration
+
+
+def test_a_direct_form_has_no_relationship_boxes():
+    from verification.form_image import PAGE_WIDTH, _rules_erased, _ticks, _without_boilerplate
+    from verification.form_marks import binarize
+    from verification.sheet import straighten
+
+    page = straighten(fs.scan_of(fs.SAMPLES["direct"], 0, ink=True, seed=1), PAGE_WIDTH, 0)
+    erased, ink, paper = _rules_erased(page)
+    _, kept = _without_boilerplate(erased, ink, paper)
+    assert _ticks(page, binarize(page), kept) is None
