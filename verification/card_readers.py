@@ -151,7 +151,7 @@ CIE_FRONT_PICK = (1, 2, 3, 5)
 
 def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
     def extract(words, found):
-        _set(found, "number", _shaped(words, "AA99999AA"))
+        _set(found, "number", shaped(words, "AA99999AA"))
         _names(words, found)
         _dates(words, found, today)
 
@@ -160,7 +160,7 @@ def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
         if len(dates) == 3 and dates[0] < dates[1] < dates[2]:
             found.update(birth_date=dates[0], issue_date=dates[1], expiry=dates[2])
         found["surname"], found["given_names"] = cfd.name_value(rows[0]), cfd.name_value(rows[1])
-        found["number"] = _shaped(sheet.words, "AA99999AA")  # in the header, read to tell the card
+        found["number"] = shaped(sheet.words, "AA99999AA")  # in the header, read to tell the card
 
     _until(sheet, FIELD_REGIONS[("cie", "front")], found, ("number", "surname", "given_names", "expiry"), extract,
            values=(CIE_FRONT_VALUES, 6, CIE_FRONT_PICK, by_row))
@@ -315,7 +315,7 @@ def _licence_number(words) -> str | None:
 
 def _read_paper_id(sheet: Sheet, found: dict, today: date) -> None:
     def extract(words, found):
-        _set(found, "number", _shaped(words, "AA9999999"))
+        _set(found, "number", shaped(words, "AA9999999"))
         _names(words, found)
         _dates(words, found, today)
 
@@ -324,7 +324,7 @@ def _read_paper_id(sheet: Sheet, found: dict, today: date) -> None:
 
 def _read_paper_id_back(sheet: Sheet, found: dict, today: date) -> None:
     def extract(words, found):
-        _set(found, "number", _shaped(words, "AA9999999"))
+        _set(found, "number", shaped(words, "AA9999999"))
         _dates(words, found, today, birth=False, issue=False)
 
     _until(sheet, FIELD_REGIONS[("paper_id", "back")], found, ("number", "expiry"), extract)
@@ -377,7 +377,7 @@ def read_nothing(sheet: Sheet, found: dict, today: date) -> None:
     return None
 
 
-def _shaped(words, shape: str) -> str | None:
+def shaped(words, shape: str) -> str | None:
     """A code of a fixed shape standing as its own token ("N. AX 1234567" → "AX1234567"), look-alikes undone.
 
     `shape` is A (letter) and 9 (digit); OCR may put one space inside it.

@@ -21,14 +21,15 @@ from verification import card_fields as cfd
 from verification import faces, ocr
 from verification.barcode import read_cf_barcodes
 from verification.card_readers import (READERS, TS_BACK_VALUES, best_cf, read_nothing, reread_doubtful_names,
-                                       ts_back_pick, ts_number)
-from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Sheet, crop
+                                       shaped, ts_back_pick, ts_number)
+from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Region, Sheet, crop
 from verification.evidence import SourceRef
 from verification.imaging import Card, chip_mask
 from verification.mrz import MrzData, parse
 from verification.mrz_find import find_mrz
 from verification.reading import CardReading
 
+CIE_NUMBER: Region = (0.70, 0.03, 0.99, 0.16)  # the CIE front's number, in red, top right
 _LICENCE_CATEGORIES = {"AM", "A1", "A2", "B1", "C1", "D1", "BE", "C1E", "CE", "D1E", "DE"}
 
 
@@ -149,8 +150,9 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
 
     MRZ band → MRZ (CIE back, passport); else a codice fiscale barcode → TS
     back (the CIE back also has one, but it has an MRZ); else a chip's contact
-    plate → TS-CNS front; else the header band, the other way up, and at last
-    the whole card. `effort` "header" stops before the whole card, "cues"
+    plate → TS-CNS front; else a CIE number (AA99999AA) in the top right corner,
+    where no other card we take prints one → CIE front (a fifth of the header's
+    OCR); else the header band, the other way up, and at last the whole card. `effort` "header" stops before the whole card, "cues"
     before any OCR (a blurred or tiny card has nothing legible to OCR).
     """
     sharpen = card.source_width < 0.9 * card.image.shape[1]
@@ -182,6 +184,8 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
         return sheet, ("driving_licence", "back"), None
     if effort == "cues":
         return sheet, _band_guess(band, card), None
+    if card.kind == "id1" and shaped(sheet.ocr(CIE_NUMBER), "AA99999AA"):
+        return sheet, ("cie", "front"), None
     for attempt in (sheet, Sheet(cv2.rotate(card.image, cv2.ROTATE_180), sharpen)):
         doc = classify_text(cfd.all_text(attempt.ocr(HEADER)), card.kind)
         if doc is not None:

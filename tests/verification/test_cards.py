@@ -394,3 +394,20 @@ def test_cie_front_by_value_rows_reads_no_band():
     assert len(sheet.read) == 1  # the header only
     assert (found["number"], found["surname"], found["given_names"]) == (want["number"], want["surname"], want["given_names"])
     assert (found["birth_date"], found["expiry"]) == (want["birth_date"], want["expiry"])
+
+
+def test_a_cie_front_is_told_by_its_number_top_right_without_the_header():
+    from verification.cards import classify
+    from verification.imaging import find_cards
+
+    [card] = find_cards(cc.captured("cie", "front", "photo"))
+    found: dict = {"cf_sources": {}, "extra": {}}
+    sheet, doc, mrz = classify(card, found, cc.TODAY)
+    assert doc == ("cie", "front") and mrz is None
+    [(x0, y0, x1, y1)] = sheet.read  # one small corner read, not the header band
+    assert x0 > 0.6 * card.image.shape[1] and y1 < 0.2 * card.image.shape[0]
+
+
+def test_a_licence_front_is_not_taken_for_a_cie_by_its_corner():
+    r = read_one(cc.captured("driving_licence", "front", "scan"))
+    assert (r.doc_type, r.side) == ("driving_licence", "front")
