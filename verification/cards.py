@@ -241,16 +241,15 @@ def _read_mrz(sheet: Sheet, band: tuple[str, tuple[int, int, int, int]], today: 
     The legacy engine is fickle on OCR-B (D or 0, a lost first letter) in a way
     that changes with the rendering, and the check digits tell us when it got
     it right: the lighting-flattened band (sharpened if the card was
-    enlarged), the same across the whole card, unsharpened and a little
-    wider, and the plain grey band.
+    enlarged), the same half as large again (a band of small print: a third
+    of the first one's failures read right so), across the whole card, and
+    the plain grey band.
     """
     x0, y0, x1, y1 = band[1]
-    w = sheet.image.shape[1]
-    wide = (max(0, x0 - w // 40), min(w, x1 + w // 40))
     renderings = (
         lambda: sheet.flat[y0:y1, x0:x1],
+        lambda: cv2.resize(sheet.flat[y0:y1, x0:x1], None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
         lambda: sheet.flat[y0:y1],
-        lambda: Sheet(sheet.image).flat[y0:y1, wide[0] : wide[1]],
         lambda: cv2.cvtColor(sheet.image[y0:y1], cv2.COLOR_BGR2GRAY),
     )
     best = None

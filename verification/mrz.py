@@ -98,8 +98,14 @@ def _alphabetic(text: str) -> str:
 
 
 def _check_char(char: str) -> str:
-    # A check digit is a digit, or a filler where ICAO allows one; never a K.
-    return FILLER if char == "K" else _numeric(char)
+    # A check digit is a digit, or a filler where ICAO allows one; never a K. Beyond the
+    # one-to-one look-alikes, a letter with a single digit it is read for (A for 4, D for 0,
+    # L for 1, T for 7) is that digit.
+    if char == "K":
+        return FILLER
+    char = _numeric(char)
+    choices = _DIGIT_CHOICES.get(char, "")
+    return choices if len(choices) == 1 else char
 
 
 def _fill_trailing_k(text: str, min_k: int = 2) -> str:

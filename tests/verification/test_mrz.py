@@ -168,6 +168,13 @@ def test_letter_o_in_dates_is_repaired_when_the_check_digits_confirm():
     assert (data.birth_date, data.expiry) == (date(1964, 12, 30), date(2022, 12, 30))
 
 
+def test_a_check_digit_read_as_a_letter_is_repaired():
+    """The legacy engine reads OCR-B's 4 as A; in a check digit's place only a digit stands."""
+    l1, l2, l3 = SPECIMEN  # its number's check digit is 4
+    data = parse((l1[:14] + "A" + l1[15:], l2, l3), TODAY)
+    assert data.valid and data.repaired and data.lines[0] == l1
+
+
 def test_digit_zero_in_names_is_repaired():
     l1, l2, _ = SPECIMEN
     data = parse((l1, l2, "R0SSI<<B1ANCA<<<<<<<<<<<<<<<<<"), TODAY)
