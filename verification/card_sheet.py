@@ -132,9 +132,13 @@ class Sheet:
         for a, b in rows:
             a, b = max(top, a - pad), min(bottom, b + pad)
             canvas[a - top : b - top] = crop[a:b]
+        # Across only as far as the rows' ink goes: tesseract's layout pass costs by the pixel.
+        ink = np.flatnonzero((canvas < 128).any(axis=0))
+        left = max(0, int(ink[0]) - 2 * pad) if ink.size else 0
+        right = min(canvas.shape[1], int(ink[-1]) + 2 * pad + 1) if ink.size else canvas.shape[1]
         found = [
-            ocr.Word(wd.text, wd.conf, wd.x + x0, wd.y + y0 + top, wd.w, wd.h, wd.line)
-            for wd in ocr.ocr_words(canvas, psm=6, invert=False)
+            ocr.Word(wd.text, wd.conf, wd.x + x0 + left, wd.y + y0 + top, wd.w, wd.h, wd.line)
+            for wd in ocr.ocr_words(canvas[:, left:right], psm=6, invert=False)
         ]
         self.words.extend(wd for wd in found if not any(_same_place(wd, old) for old in self.words))
         return found
