@@ -71,10 +71,12 @@ def signer_certificate(signed) -> bytes | None:
 def signer_certificate_in(der: bytes) -> bytes | None:
     """The signer's certificate from a ContentInfo, or None when it cannot be read.
 
-    For a PDF signature's /Contents, which is zero padded to its reserved size.
+    For a PDF signature's /Contents, which is zero padded to its reserved size:
+    the padding is ignored as trailing data (not stripped, the DER itself may
+    end in a zero byte).
     """
     try:
-        info = cms.ContentInfo.load(der.rstrip(b"\x00") if der.endswith(b"\x00\x00") else der, strict=False)
+        info = cms.ContentInfo.load(der, strict=False)
         return signer_certificate(info["content"])
     except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily and can fail anywhere
         raise CmsError(f"unreadable ({type(exc).__name__})") from exc

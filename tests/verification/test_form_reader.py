@@ -393,3 +393,20 @@ def test_drawings_pdfium_cannot_read_are_read_by_pdfplumber(monkeypatch):
     reading = read_form_pdf(fs.flattened_pdf(fs.SAMPLES["delegate"], 1, ink="strokes"), "firmato.pdf")
     assert reading.evidence.relationship == fs.SAMPLES["delegate"].relationship
     assert reading.evidence.signed and reading.evidence.signature_kind == "ink"
+
+
+def test_a_signature_whose_der_ends_in_a_zero_byte_still_names_its_signer():
+    """A PDF's /Contents is zero padded; the CMS inside may itself end in 0x00 (1 signature in 256)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    from intake.cms import signer_certificate_in
+
+    key, der_cert, cert = fs.certificate(f"TINIT-{fs.HOLDER.codice_fiscale}")
+    for attempt in range(5000):
+        signed = pkcs7.PKCS7SignatureBuilder().set_data(b"%d" % attempt).add_signer(
+            cert, key, hashes.SHA256()).sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+        if signed.endswith(b"\x00"):
+            break
+    assert signed.endswith(b"\x00")
+    assert signer_certificate_in(signed + b"\x00" * 300) == der_cert
