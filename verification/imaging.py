@@ -85,9 +85,7 @@ def load_image(data: bytes) -> list[np.ndarray]:
     except Exception as exc:  # PIL raises many kinds
         raise ImageError(f"not a readable image: {exc}") from exc
     if _plain(image, data):
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise ImageTooLarge(f"{width}×{height} px is more than {MAX_PIXELS // 1_000_000} Mpx")
+        _check_size(image)
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
         if decoded is not None and decoded.shape[1::-1] == image.size:
             return [decoded]
@@ -98,9 +96,7 @@ def load_image(data: bytes) -> list[np.ndarray]:
     saved, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         for frame in frames:
-            width, height = frame.size
-            if width * height > MAX_PIXELS:
-                raise ImageTooLarge(f"{width}×{height} px is more than {MAX_PIXELS // 1_000_000} Mpx")
+            _check_size(frame)
             # exif_transpose copies the whole picture even when it has nothing to turn.
             upright = ImageOps.exif_transpose(frame) if frame.getexif().get(_ORIENTATION, 1) != 1 else frame
             rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
@@ -112,6 +108,13 @@ def load_image(data: bytes) -> list[np.ndarray]:
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
     return pages
+
+
+def _check_size(image: Image.Image) -> None:
+    """ImageTooLarge over MAX_PIXELS, from the header alone (before decoding)."""
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageTooLarge(f"{width}×{height} px is more than {MAX_PIXELS // 1_000_000} Mpx")
 
 
 def _plain(image: Image.Image, data: bytes) -> bool:

@@ -149,28 +149,24 @@ def test_an_empty_field_is_blank_but_a_written_one_is_not():
     assert not _blank(written, 16.0)
 
 
-@pytest.mark.parametrize(("form_type", "variant"), [("delegate", 0), ("delegate", 1), ("guardian", 0)])
-def test_the_ticked_relationship_is_read_from_its_box_alone(form_type, variant):
-    """The 13 boxes are found from the ink, the ticked one told by its fill, and only its label read."""
+def _ticks_of(form_type: str, variant: int):
+    """(the relationship block read from its boxes, the declaration's first line) of a scanned form."""
     from verification.form_image import PAGE_WIDTH, _rules_erased, _ticks, _without_boilerplate
     from verification.form_marks import binarize
     from verification.sheet import straighten
 
-    sample = fs.SAMPLES[form_type]
-    page = straighten(fs.scan_of(sample, variant, ink=True, seed=1), PAGE_WIDTH, 0)
-    erased, ink, paper = _rules_erased(page)
-    _, kept = _without_boilerplate(erased, ink, paper)
-    ticks = _ticks(page, binarize(page), kept)
-    assert ticks is not None and ticks.relationship == sample.relationship
+    page = straighten(fs.scan_of(fs.SAMPLES[form_type], variant, ink=True, seed=1), PAGE_WIDTH, 0)
+    _, kept = _without_boilerplate(*_rules_erased(page))
+    return _ticks(page, binarize(page), kept), kept
+
+
+@pytest.mark.parametrize(("form_type", "variant"), [("delegate", 0), ("delegate", 1), ("guardian", 0)])
+def test_the_ticked_relationship_is_read_from_its_box_alone(form_type, variant):
+    """The 13 boxes are found from the ink, the ticked one told by its fill, and only its label read."""
+    ticks, kept = _ticks_of(form_type, variant)
+    assert ticks is not None and ticks.relationship == fs.SAMPLES[form_type].relationship
     assert ticks.rows[1] <= kept[0]  # the block stands above the declaration
 
 
 def test_a_direct_form_has_no_relationship_boxes():
-    from verification.form_image import PAGE_WIDTH, _rules_erased, _ticks, _without_boilerplate
-    from verification.form_marks import binarize
-    from verification.sheet import straighten
-
-    page = straighten(fs.scan_of(fs.SAMPLES["direct"], 0, ink=True, seed=1), PAGE_WIDTH, 0)
-    erased, ink, paper = _rules_erased(page)
-    _, kept = _without_boilerplate(erased, ink, paper)
-    assert _ticks(page, binarize(page), kept) is None
+    assert _ticks_of("direct", 0)[0] is None
