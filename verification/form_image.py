@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from difflib import SequenceMatcher
 
 import cv2
@@ -85,9 +86,14 @@ class _Picture:
     """What is known of one picture: grey, sheet corners, whether photographed, title bands read."""
 
     def __init__(self, img: np.ndarray) -> None:
-        self.gray = gray_of(img)
+        self.img = img
         self.quad, self.photographed = sheet(img)
         self.titles: dict[int, str | None] = {}  # quarter turns -> the title band's text if a form's, else None
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """The picture in grey, made when first needed: a card photographed lying is refused by its shape alone."""
+        return gray_of(self.img)
 
     def title(self, turns: int) -> str | None:
         """The text of the title band, the sheet turned `turns` quarter turns, when it reads as a form's."""
@@ -157,7 +163,7 @@ def looks_like_form(img: np.ndarray) -> bool:
     RICHIESTA DEI CODICI PIN/PUK).
     """
     picture = _picture(img)
-    gray, quad, photographed = picture.gray, picture.quad, picture.photographed
+    quad, photographed = picture.quad, picture.photographed
     w, h = quad_size(quad)
     ratio = max(w, h) / max(min(w, h), 1.0)
     if not 1.1 <= ratio <= 1.75:  # A4 is 1.41, stretched or squashed a little by the camera's angle
@@ -168,7 +174,7 @@ def looks_like_form(img: np.ndarray) -> bool:
         return False  # no sheet in sight and wider than tall: cards on a desk, not a page (scans stand up)
     if any(picture.title(turns) is not None for turns in orientations(quad)):
         return True
-    return h > w and blurred_page(gray, quad)
+    return h > w and blurred_page(picture.gray, quad)
 
 
 # Edge energy against contrast, at 600 px wide (var(Laplacian) / var(page)): sharp pages

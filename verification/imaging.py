@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, ImageSequence
 
+from verification.sheet import WORK_SIDE, downscaled
+
 MAX_PIXELS = 60_000_000
 ID1_ASPECT = 85.60 / 53.98  # ISO/IEC 7810 ID-1
 PAGE_ASPECT = 125.0 / 88.0  # ICAO 9303 TD3 data page
@@ -30,7 +32,6 @@ PAGE_SIZE = (1200, 845)
 BOOKLET_SIZE = (1400, 808)
 MIN_SOURCE_WIDTH = 420  # px along the card's long side: below that the small print is gone
 BLUR_THRESHOLD = 0.30  # `sharpness`: sharp scans and photos score 0.5-7, blurred ones 0.0-0.25
-_WORK_SIDE = 800  # card detection runs on a copy this size
 
 
 class ImageError(ValueError):
@@ -355,8 +356,8 @@ def find_cards(page: np.ndarray) -> list[Card]:
     (the reader must still say "blurred", not "missing").
     """
     h, w = page.shape[:2]
-    scale = min(1.0, _WORK_SIDE / max(h, w))
-    work = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else page
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    work = downscaled(page, WORK_SIDE)
     frame_kind = _kind(w / h) if w > h else None  # an A4 page is portrait; a cropped card, landscape
     quads: list[tuple[np.ndarray, bool]] = []
     for mask in _masks(work):
@@ -445,10 +446,23 @@ def sharpness(image: np.ndarray) -> float:
     """
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     grey = cv2.resize(grey, (640, max(1, int(640 * grey.shape[0] / grey.shape[1]))), interpolation=cv2.INTER_AREA)
-    grey = grey.astype(np.float32) / 255.0
-    high, low = np.percentile(grey, [99, 1])  # one partition for both
+    # Grey levels and the Laplacian's integer values, counted: their percentiles without sorting.
+    levels = np.bincount(grey.ravel(), minlength=256)
+    high, low = _percentile(levels, 99) / 255.0, _percentile(levels, 1) / 255.0
     contrast = float(high - low) or 1.0
-    return float(np.percentile(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), 99.5)) / contrast
+    edges = np.bincount(np.abs(cv2.Laplacian(grey, cv2.CV_16S)).ravel())
+    return _percentile(edges, 99.5) / 255.0 / contrast
+
+
+def _percentile(counts: np.ndarray, q: float) -> float:
+    """The q-th percentile (numpy's default, linear between ranks) of values given by their counts
+    (counts[v]: how many are v)."""
+    cumulative = np.cumsum(counts)
+    rank = q / 100.0 * (int(cumulative[-1]) - 1)
+    below = int(rank)
+    lo, hi = np.searchsorted(cumulative, [below, below + 1], side="right")
+    hi = min(hi, len(counts) - 1)
+    return float(lo + (rank - below) * (hi - lo))
 
 
 def assess(card: Card) -> tuple[bool, str | None]:

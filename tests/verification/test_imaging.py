@@ -121,3 +121,35 @@ def test_a_truncated_file_is_an_error_even_after_face_recognition_was_imported(m
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what `import face_recognition` does
     test_truncated_and_foreign_bytes_are_errors(card_photo)
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the process-wide setting is left as it was
+
+
+@pytest.mark.parametrize("q", [0, 1, 37.5, 50, 99, 99.5, 100])
+def test_percentile_from_counts_is_numpys(q):
+    values = np.random.default_rng(3).integers(0, 300, 5001)
+    assert imaging._percentile(np.bincount(values), q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_sharpness_is_the_laplacians_percentile_over_the_contrast():
+    """As defined at 640 px wide in floats; counted in integers, it must come out the same."""
+    image = cc.captured("cie", "front", "photo")
+    grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY),
+                      (640, int(640 * image.shape[0] / image.shape[1])), interpolation=cv2.INTER_AREA)
+    grey = grey.astype(np.float32) / 255.0
+    high, low = np.percentile(grey, [99, 1])
+    expected = float(np.percentile(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), 99.5)) / float(high - low)
+    assert imaging.sharpness(image) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_sheet_and_the_cards_are_looked_for_on_one_copy_of_a_picture():
+    from verification import sheet
+
+    photo = cc.captured("cie", "front", "photo")
+    big = cv2.resize(photo, None, fx=2, fy=2)
+    copy = sheet.downscaled(big)
+    assert max(copy.shape[:2]) == sheet.WORK_SIDE and sheet.downscaled(big) is copy
+    assert np.array_equal(copy, cv2.resize(big, None, fx=sheet.WORK_SIDE / max(big.shape[:2]),
+                                           fy=sheet.WORK_SIDE / max(big.shape[:2]), interpolation=cv2.INTER_AREA))
+    big[:200] = 0  # the same array, drawn on: a new copy
+    assert sheet.downscaled(big) is not copy
+    small = photo[:300, :400]
+    assert sheet.downscaled(small) is small
