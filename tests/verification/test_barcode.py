@@ -45,3 +45,10 @@ def test_barcode_on_photographed_cards():
 def test_no_barcode():
     rng = np.random.default_rng(random.Random(1).randrange(100))
     assert read_cf_barcodes(rng.integers(0, 255, (200, 300), dtype=np.uint8)) == []
+
+
+def test_bars_must_stand_upright():
+    """Cards are read landscape, their barcodes across: a barcode turned a quarter is not looked for."""
+    upright = barcode(CF)
+    assert read_cf_barcodes(upright[::-1, ::-1]) == [CF]  # upside down reads
+    assert read_cf_barcodes(np.ascontiguousarray(np.rot90(upright))) == []
