@@ -198,8 +198,13 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
     pitches = []
     for line in lines:
         gaps = np.diff(np.sort(line[:, 4]))
-        pitches.append(float(np.median(gaps[gaps > 0.5 * np.median(gaps)])))
+        gaps = gaps[gaps > 0.5 * np.median(gaps)]
+        if not gaps.size:
+            return None
+        pitches.append(float(np.median(gaps)))
     pitch = float(np.median(pitches))
+    if not 0.3 * cap <= pitch <= 2 * cap:  # OCR-B's advance is 0.72 of its size: no MRZ's pitch
+        return None
     pad = int(2 * cap)  # room for the cells of glyphs cut by the band's edge
     padded = cv2.copyMakeBorder(band, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
     rules = allowed(width)
@@ -216,6 +221,8 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
         # The line's top and baseline as straight lines across it: a card warped a degree off slants them
         # by a third of a glyph from end to end.
         tall = line[line[:, 3] >= 0.8 * cap]
+        if len(tall) < 2:
+            return None  # fillers only: not an MRZ line
         centres = tall[:, 0] + tall[:, 2] / 2 + pad
         tops, bottoms = tall[:, 1] + pad, tall[:, 1] + tall[:, 3] + pad
         top_line = np.polyfit(centres, tops, 1) if len(tall) >= 5 else (0.0, float(np.median(tops)))
@@ -232,6 +239,8 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
             bottom = float(np.polyval(bottom_line, centre))
             margin = MARGIN * (bottom - top)
             rows = slice(max(0, int(round(top - margin))), int(round(bottom + margin)))
+            if rows.stop - rows.start < 4:
+                return None  # the fitted top and baseline cross: no line of glyphs
             if (v0, v1) == (x0, x1):
                 scores = (_shifted(padded, rows, x0, x1) @ templates.normalised.T).max(axis=0)
             else:

@@ -95,6 +95,22 @@ def test_text_that_is_no_mrz_reads_as_nothing():
     assert mrz_glyphs.read_glyphs(band(td1())[:, :200]) is None  # a few glyphs: no line of 30
 
 
+def test_whatever_the_band_holds_it_reads_or_says_nothing():
+    """Bands that pass for an MRZ's from afar (rows of specks, bars, fillers alone) never raise."""
+    rng = np.random.default_rng(5)
+    bands = [rng.integers(0, 256, (150, 900), dtype=np.uint8) for _ in range(5)]
+    bands.append(band(("<" * 30,) * 3))
+    bars = np.full((150, 900), 255, np.uint8)
+    for y in (20, 70, 120):
+        for x in range(30, 880, 30):
+            bars[y : y + 25, x : x + 4] = 0
+    bands.append(bars)
+    bands.append(cv2.resize(band(td1()), (900, 40)))  # squashed flat
+    for img in bands:
+        reading = mrz_glyphs.read_glyphs(img)
+        assert reading is None or all(len(line) == 30 for line in reading.lines)
+
+
 def test_without_the_font_tesseract_reads_the_mrz(monkeypatch):
     monkeypatch.setattr(mrz_glyphs, "FONT", mrz_glyphs.FONT.with_name("missing.otf"))
     mrz_glyphs._templates.cache_clear()
