@@ -59,9 +59,23 @@ MAIL_GID = 5000
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nobody listens on now.
+
+    The sockets are held open together while the ports are picked: picked one
+    after the other, the kernel may hand out the same port twice.
+    """
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def dovecot_available() -> bool:
@@ -189,7 +203,7 @@ class Dovecot:
         for attempt in range(5):
             if first or attempt:
                 # a free port may be taken between picking and binding: pick again
-                self.port, self.ssl_port = free_port(), free_port()
+                self.port, self.ssl_port = free_ports(2)
                 self._write_config()
             try:
                 self._spawn()

@@ -10,7 +10,7 @@ import pytest
 
 from intake.imap import ImapSource
 from intake.source import FetchedMail, MailSource, SourceAuthError, SourceError, SourceUnavailable
-from tests.dovecot import free_port
+from tests.dovecot import free_port, free_ports
 
 USER = "spazioregione.mi"
 PASSWORD = "s3greto-Molto-Lungo"
@@ -344,3 +344,11 @@ def test_session_server_gives_each_test_its_own_user(dovecot_server, dovecot_use
         assert src.uids_after(0) == [1]
     finally:
         src.close()
+
+
+def test_ports_picked_together_are_different():
+    # picked one after the other the kernel may hand out one port twice, and
+    # Dovecot then refuses its config ("duplicate listener")
+    for _ in range(200):
+        imap, imaps = free_ports(2)
+        assert imap != imaps
