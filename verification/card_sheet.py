@@ -170,7 +170,8 @@ def text_rows(gray: np.ndarray) -> list[tuple[int, int, float]]:
     crop's own densest rows, so that a phone photo's grain (a few specks on
     every row) does not join all the rows into one. The glyph height is the
     median height of the row's letters, not the row's: a card warped a
-    degree off slants a long label over more pixel rows than its letters.
+    degree off slants a long label over more pixel rows than its letters,
+    and a security print's wavy line joins letters into taller components.
     """
     ink = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
@@ -180,10 +181,31 @@ def text_rows(gray: np.ndarray) -> list[tuple[int, int, float]]:
     _, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     heights, middles = stats[1:, cv2.CC_STAT_HEIGHT], centroids[1:, 1]
     rows = []
-    for top, bottom in zip(edges[::2], edges[1::2], strict=True):
-        glyphs = heights[(middles >= top) & (middles < bottom) & (heights >= 3)]
+    for top, bottom in _joined(list(zip(edges[::2], edges[1::2], strict=True)), stats):
+        # A component taller than its row is no letter of it: a background's wavy line through the letters.
+        glyphs = heights[(middles >= top) & (middles < bottom) & (heights >= 3) & (heights <= bottom - top + 2)]
         rows.append((int(top), int(bottom), float(np.median(glyphs)) if glyphs.size else float(bottom - top)))
     return rows
+
+
+def _joined(runs: list[tuple[int, int]], stats: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of inked pixel rows, those that one letter spans joined: a short word of capitals
+    ("ZOE") has rows of little ink between its bars, which a long row's threshold drops. A letter
+    is a component about as wide as tall (a wavy line of a security print is much wider), and no
+    taller than the tallest print."""
+    tops, heights, widths = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
+    letters = (heights >= 3) & (widths <= 2 * heights)
+    if not letters.any():
+        return runs
+    letters &= heights <= 1.25 * np.percentile(heights[letters], 90)
+    tops, bottoms = tops[letters], tops[letters] + heights[letters]
+    out = runs[:1]
+    for top, bottom in runs[1:]:
+        last_top, last_bottom = out[-1]
+        spanning = (tops < last_bottom) & (bottoms > top) & (tops >= last_top - 2)
+        # two letters at least: a stray mark at the card's edge spans a label and its value
+        out[-1:] = [(last_top, bottom)] if np.count_nonzero(spanning) >= 2 else [out[-1], (top, bottom)]
+    return out
 
 
 def value_rows(rows: list[tuple[int, int, float]]) -> list[tuple[int, int]]:

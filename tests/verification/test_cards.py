@@ -411,3 +411,44 @@ def test_a_cie_front_is_told_by_its_number_top_right_without_the_header():
 def test_a_licence_front_is_not_taken_for_a_cie_by_its_corner():
     r = read_one(cc.captured("driving_licence", "front", "scan"))
     assert (r.doc_type, r.side) == ("driving_licence", "front")
+
+
+def _print_rows(rows: list[tuple[str, str, int]], size=(700, 260)):
+    """A grey crop with one row of print per (text, font, size), the way a card's flat image looks."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from tests.corpus.drawing import font
+
+    img = Image.new("L", size, 245)
+    draw = ImageDraw.Draw(img)
+    y = 10
+    for text, name, px in rows:
+        draw.text((20, y), text, font=font(name, px), fill=20)
+        y += int(px * 1.45)
+    return np.array(img)
+
+
+def test_a_short_word_of_capitals_is_one_value_row():
+    """Between the bars of "ZOE" only thin strokes hold ink: its pixel rows must not fall apart."""
+    from verification.card_sheet import text_rows, value_rows
+
+    crop = _print_rows([("Cognome", "sans", 16), ("GRECO BIANCHI DELLA VALLE", "sans_bold", 30),
+                        ("Nome", "sans", 16), ("ZOE", "sans_bold", 30), ("Data di nascita", "sans", 16),
+                        ("05/07/2024", "sans_bold", 30)])
+    assert len(value_rows(text_rows(crop))) == 3
+
+
+def test_a_mark_across_a_label_and_its_value_does_not_join_them():
+    import numpy as np
+
+    from verification.card_sheet import text_rows, value_rows
+
+    crop = _print_rows([("EMISSIONE / ISSUING        SCADENZA / EXPIRY", "sans", 16),
+                        ("15.10.2026          19.01.2030", "sans_bold", 30),
+                        ("LUOGO E DATA DI NASCITA / PLACE AND DATE OF BIRTH", "sans", 16),
+                        ("PAVIA (PV) 19.01.2025", "sans_bold", 30)])
+    rows = text_rows(crop)
+    assert len(rows) == 4
+    crop[rows[0][1] - 3 : rows[1][0] + 5, 2:6] = 20  # a card edge's shadow, the height of a letter, across both rows
+    assert len(value_rows(text_rows(crop))) == 2
