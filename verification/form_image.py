@@ -448,7 +448,10 @@ def _ticked_label(page: np.ndarray, binary: np.ndarray, box: tuple[int, int, int
     cols = np.flatnonzero(np.count_nonzero(binary[top:bottom, x1 + side // 4 : right], axis=0))
     if not cols.size:
         return None
-    crop = page[top:bottom, x1 + side // 4 : x1 + side // 4 + int(cols[-1]) + side // 2]
+    end = min(x1 + side // 4 + int(cols[-1]) + side // 2, right - side // 4)  # short of the next box's frame
+    crop = page[top:bottom, x1 + side // 4 : end]
+    # At twice the size: a label's small print at 150 dpi, crossed by a pen stroke, reads badly.
+    crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     read = "".join(fold_words(ocr.ocr_text(crop, psm=7, invert=False)))
     scores = sorted(((SequenceMatcher(None, read, "".join(fold_words(label)), autojunk=False).ratio(), code)
                      for code, label in forms.RELATIONSHIP_LABELS.items()), reverse=True)

@@ -153,3 +153,42 @@ def test_the_sheet_and_the_cards_are_looked_for_on_one_copy_of_a_picture():
     assert sheet.downscaled(big) is not copy
     small = photo[:300, :400]
     assert sheet.downscaled(small) is small
+
+
+def test_opencv_runs_on_one_thread_once_verification_is_imported():
+    import verification  # noqa: F401
+
+    assert cv2.getNumThreads() == 1
+
+
+@pytest.mark.parametrize("shape", [(2339, 1654, 3), (2339, 1654), (1200, 1600, 3), (701, 499)])
+def test_shrinking_by_blocks_then_linear_matches_the_area_filter(shape):
+    """A 200 dpi page to the working size: OpenCV's area filter at a whole factor, linear for the rest."""
+    from verification.sheet import shrink
+
+    rng = np.random.default_rng(1)
+    # print-like content: smooth shading with sharp dark strokes
+    img = np.full(shape, 230, np.uint8)
+    for _ in range(300):
+        y, x = int(rng.integers(0, shape[0] - 20)), int(rng.integers(0, shape[1] - 60))
+        img[y : y + 12, x : x + int(rng.integers(3, 60))] = int(rng.integers(0, 120))
+    scale = 800 / max(shape[:2]) if max(shape[:2]) > 800 else 0.45
+    out = shrink(img, scale)
+    area = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    assert out.shape == area.shape
+    assert float(np.abs(out.astype(int) - area).mean()) < 4.0
+    if abs(1 / scale - round(1 / scale)) < 1e-9:
+        assert np.array_equal(out, area)
+
+
+def test_a_page_warped_much_smaller_is_averaged_not_sampled():
+    """Fine print (one-pixel lines) warped to a quarter of its width comes out grey, not black or white."""
+    from verification.sheet import warp
+
+    stripes = np.zeros((2339, 1654), np.uint8)
+    stripes[::2] = 255  # alternate rows: a linear warp at a quarter samples only some of them
+    quad = np.float32([[0, 0], [1654, 0], [1654, 2339], [0, 2339]])
+    small = warp(stripes, quad, 400)
+    assert small.shape == (int(400 * 297 / 210), 400)
+    middle = small[20:-20, 20:-20].astype(int)
+    assert abs(middle.mean() - 127.5) < 12 and middle.std() < 25
