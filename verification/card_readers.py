@@ -91,10 +91,12 @@ def _set(found: dict, key: str, value) -> None:
 def _cf_text(words, found: dict, where: str, label: str | None = None) -> None:
     if where in found["cf_sources"]:
         return
-    value = None
+    near = None
     if label:
-        value = cfd.value_near(words, label, lambda run: (cfd.find_cfs(" ".join(w.text for w in run)) or [None])[0])
-    value = value or (cfd.find_cfs(cfd.all_text(words)) or [None])[0]
+        near = cfd.value_near(words, label, lambda run: (cfd.find_cfs(" ".join(w.text for w in run)) or [None])[0])
+    # A code whose check character holds first: bars of a barcode read as letters can take a code's shape.
+    candidates = [c for c in (near, *cfd.find_cfs(cfd.all_text(words))) if c]
+    value = next((c for c in candidates if codice_fiscale.is_valid(c)), candidates[0] if candidates else None)
     if value:
         found["cf_sources"][where] = value
 

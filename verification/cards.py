@@ -227,7 +227,7 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
         elif doc_type == "ts_cns":
             found["has_chip"] = None  # the wording says CNS but no plate is seen (glare?): not our call
     if doc_type == "cie" and side == "back" and "barcode" not in found["cf_sources"]:
-        found["cf_sources"].update({"barcode": v for v in read_cf_barcodes(sheet.image)[:1]})
+        found["cf_sources"].update({"barcode": v for v in _barcodes(card, sheet)[:1]})
     READERS.get((doc_type, side), read_nothing)(sheet, found, today)
     reread_doubtful_names(sheet, found)
     if doc_type in PHOTO_REGIONS and side in ("front", "data_page"):
@@ -235,6 +235,16 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
     found.pop("cf_back", None)
     found["codice_fiscale"] = best_cf(found["cf_sources"])
     return CardReading(doc_type=doc_type, side=side, source=source, region=card.region, mrz=mrz, **found)
+
+
+def _barcodes(card: Card, sheet: Sheet) -> list[str]:
+    """The codice fiscale barcodes of the card; else of the page around it, as it lies there: an outline
+    found short (a white quiet zone on a white scanner bed) cuts the bars off the warped card."""
+    found = read_cf_barcodes(sheet.image)
+    around = card.surroundings()
+    if found or around is None:
+        return found
+    return read_cf_barcodes(around)
 
 
 def _read_mrz(sheet: Sheet, band: tuple[str, tuple[int, int, int, int]], today: date) -> MrzData | None:

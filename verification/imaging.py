@@ -14,7 +14,7 @@ for the MRZ band at the bottom and the header text (verification.cards).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import cv2
@@ -47,7 +47,9 @@ class Card:
     """One card found on a page, warped to a canonical landscape image (BGR).
 
     region: (x, y, w, h) in the page; source_width: the card's long side in
-    page pixels before warping; cut_off: its outline runs into the page edge.
+    page pixels before warping; cut_off: its outline runs into the page edge;
+    page: the picture it was found on (not copied), for a second look around
+    an outline found a little short.
     """
 
     image: np.ndarray
@@ -55,9 +57,19 @@ class Card:
     source_width: float
     cut_off: bool = False
     kind: str = "id1"  # "id1" | "page" | "booklet"
+    page: np.ndarray | None = field(default=None, repr=False)
 
     def rotated180(self) -> Card:
-        return Card(cv2.rotate(self.image, cv2.ROTATE_180), self.region, self.source_width, self.cut_off, self.kind)
+        return Card(cv2.rotate(self.image, cv2.ROTATE_180), self.region, self.source_width, self.cut_off, self.kind,
+                    self.page)
+
+    def surroundings(self, margin: float = 0.1) -> np.ndarray | None:
+        """The page around the card's region, `margin` of its size wider on every side (not warped)."""
+        if self.page is None:
+            return None
+        x, y, w, h = self.region
+        dx, dy = int(margin * w), int(margin * h)
+        return self.page[max(0, y - dy) : y + h + dy, max(0, x - dx) : x + w + dx]
 
 
 # ---------------------------------------------------------------- decoding
@@ -410,7 +422,7 @@ def _warp(page: np.ndarray, quad: np.ndarray, kind: str, cut_off: bool) -> Card:
     x, y, w, h = cv2.boundingRect(quad.astype(np.int32))
     x, y = max(0, x), max(0, y)
     region = (x, y, min(w, page.shape[1] - x), min(h, page.shape[0] - y))
-    card = Card(image, region, max(_sides(quad)), cut_off, kind)
+    card = Card(image, region, max(_sides(quad)), cut_off, kind, page)
     return card.rotated180() if upside_down_hint(card.image) else card
 
 

@@ -452,3 +452,32 @@ def test_a_mark_across_a_label_and_its_value_does_not_join_them():
     assert len(rows) == 4
     crop[rows[0][1] - 3 : rows[1][0] + 5, 2:6] = 20  # a card edge's shadow, the height of a letter, across both rows
     assert len(value_rows(text_rows(crop))) == 2
+
+
+def test_bars_cut_off_a_card_found_short_are_read_on_the_page_around_it():
+    """A white quiet zone on a white scanner bed: the outline misses the card's edge and the warped card
+    loses the barcode's end; the page around the card still has it whole."""
+    from dataclasses import replace as copy_with
+
+    page = cc.captured("cie", "back", "photo")
+    [card] = find_cards(page)
+    want = cc.expected("cie")
+    w = card.image.shape[1]
+    short = card.image.copy()
+    short[:, int(0.9 * w) :] = short[5, 5]  # the bars' end and the quiet zone gone
+    assert "barcode" not in read_card(copy_with(card, image=short, page=None), SOURCE, cc.TODAY).cf_sources
+    reading = read_card(copy_with(card, image=short), SOURCE, cc.TODAY)
+    assert reading.cf_sources.get("barcode") == want["codice_fiscale"]
+
+
+def test_a_valid_printed_code_beats_bars_read_as_letters():
+    from verification.card_readers import _cf_text
+    from verification.ocr import Word
+
+    want = cc.expected("cie")["codice_fiscale"]
+    words = [Word("CODICE", 95, 10, 10, 60, 12, 0), Word("FISCALE", 95, 75, 10, 70, 12, 0),
+             Word("INIMAMMNAMMINNPI", 40, 160, 10, 300, 20, 0),  # the barcode beside the label, OCR'd
+             Word(want, 90, 10, 30, 200, 20, 1)]
+    found: dict = {"cf_sources": {}}
+    _cf_text(words, found, "back_text", r"CODICE FISCALE")
+    assert found["cf_sources"]["back_text"] == want
