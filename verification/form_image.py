@@ -119,16 +119,23 @@ def _title_band_text(gray: np.ndarray, quad: np.ndarray, turns: int) -> str | No
     rows = _title_rows(band)
     if rows is None:
         return None
+    top, split, bottom = rows
+    # The form's own title, the second line, says which form in a third of the two lines' letters;
+    # the common title above is read too only when that does not.
+    if bottom > split:
+        own = ocr.ocr_text(band[split:bottom], psm=6, invert=False)
+        if classify_form_text(own):
+            return own
     # The two title lines alone: the office's name above them and the first section's header
     # below are a third of the band's letters, so of its OCR.
-    text = ocr.ocr_text(band[rows[0] : rows[1]], psm=6, invert=False)
+    text = ocr.ocr_text(band[top:bottom], psm=6, invert=False)
     return text if is_form_text(text) else None
 
 
-def _title_rows(band: np.ndarray) -> tuple[int, int] | None:
+def _title_rows(band: np.ndarray) -> tuple[int, int, int] | None:
     """The rows of the title: its first line, the one that runs across more than half the band as
-    the title's ~90 characters do, and the line just below it (the form's own title); None when
-    no line runs that long.
+    the title's ~90 characters do, and the line just below it (the form's own title), as (top,
+    where the second line starts, bottom); None when no line runs that long.
 
     Words are smeared into lines; a card's few short words never make one. It spares the OCR
     (~0.1 s) on every picture of a card scanned on an A4 sheet.
@@ -147,9 +154,10 @@ def _title_rows(band: np.ndarray) -> tuple[int, int] | None:
     height = bottom - top
     # The second title starts within a line's height below the first (the first section's
     # header stands two below); specks and accents are no line.
-    below = [b for t, b, lw in lines if top + height / 2 < t <= bottom + 1.5 * height and lw > w / 20]
+    below = [(t, b) for t, b, lw in lines if top + height / 2 < t <= bottom + 1.5 * height and lw > w / 20]
     pad = max(4, height // 3)
-    return max(0, top - pad), min(h, max([bottom, *below]) + pad)
+    split = (bottom + min(t for t, _ in below)) // 2 if below else bottom + pad
+    return max(0, top - pad), max(bottom, split), min(h, max([bottom, *(b for _, b in below)]) + pad)
 
 
 def looks_like_form(img: np.ndarray) -> bool:
@@ -219,7 +227,9 @@ def _reread_doubtful(page: np.ndarray, labelled: LabelledForm) -> None:
     ("aanna.bianchi") or loses a whole line on a photo; two looks at the
     value's own line cost ~50 ms. They replace the first reading when they
     agree and are of the right kind (a date that parses, an e-mail address …),
-    or when the first one was not of its kind.
+    or when the first one was not of its kind. When the first closer look
+    agrees with the page's reading (most often an e-mail address read with
+    low confidence for its "@"), that is two looks agreeing: no third.
     """
     h = labelled.word_height or 10.0
     for name, (x0, top, x1, bottom) in labelled.value_regions.items():
@@ -230,12 +240,22 @@ def _reread_doubtful(page: np.ndarray, labelled: LabelledForm) -> None:
         if crop.shape[0] < 4 or crop.shape[1] < 4 or (not old and _blank(crop, h)):
             continue
         crop = _without_rules(crop, h)
-        readings = {clean_value(" ".join(ocr.ocr_text(cv2.resize(crop, None, fx=f, fy=f,
-                                                                interpolation=cv2.INTER_CUBIC), psm=7).split()))
-                    for f in (2, 3)}
+
+        def closer(f: int) -> str:
+            big = cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+            return clean_value(" ".join(ocr.ocr_text(big, psm=7).split()))
+
+        def fits(value: str) -> bool:
+            return not _doubtful(name, value, [Box(value, 0, 0, 0, 0, REREAD_BELOW_CONF)])
+
+        old_fits = bool(old) and fits(old)
+        first = closer(2)
+        if old_fits and first and "".join(first.split()) == "".join(old.split()):
+            labelled.values[name] = first if fits(first) else old  # two looks agree: no third
+            continue
+        readings = {first, closer(3)}
         readings.discard("")
-        fitting = [r for r in readings if not _doubtful(name, r, [Box(r, 0, 0, 0, 0, REREAD_BELOW_CONF)])]
-        old_fits = bool(old) and not _doubtful(name, old, [Box(old, 0, 0, 0, 0, REREAD_BELOW_CONF)])
+        fitting = [r for r in readings if fits(r)]
         agree = len({"".join(r.split()) for r in readings}) == 1  # "anna.bianchi @example.org" is the same
         # Two closer looks that agree beat the first one; one of the right kind beats one that is not.
         if agree and fitting:

@@ -418,7 +418,7 @@ def _warp(page: np.ndarray, quad: np.ndarray, kind: str, cut_off: bool) -> Card:
     size = {"id1": ID1_SIZE, "page": PAGE_SIZE, "booklet": BOOKLET_SIZE}[kind]
     target = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
-    image = cv2.warpPerspective(page, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    image = cv2.warpPerspective(page, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     x, y, w, h = cv2.boundingRect(quad.astype(np.int32))
     x, y = max(0, x), max(0, y)
     region = (x, y, min(w, page.shape[1] - x), min(h, page.shape[0] - y))

@@ -16,6 +16,7 @@ from tests.verification import form_samples as fs
 from tests.verification.test_form_reader import assert_reads
 from verification.evidence import SourceRef
 from verification.form_reader import looks_like_form, read_form_image
+from verification.ocr import ocr_text as _real_ocr_text
 
 CASES = [  # form type, layout variant, how it came back, signed
     ("direct", 0, "scan", True),
@@ -170,3 +171,29 @@ def test_the_ticked_relationship_is_read_from_its_box_alone(form_type, variant):
 
 def test_a_direct_form_has_no_relationship_boxes():
     assert _ticks_of("direct", 0)[0] is None
+
+
+@pytest.mark.parametrize(("page_read", "looks"), [
+    ("anna.bianchi @example.org", 1),  # right, with low confidence: the first closer look agrees
+    ("aanna.bianchi@example.org", 2),  # a slip: the two closer looks agree against it
+])
+def test_a_doubtful_value_is_read_again_closer(monkeypatch, page_read, looks):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from tests.corpus.drawing import font
+    from verification import form_image, ocr
+    from verification.form_labels import LabelledForm
+    from verification.form_text import Box
+
+    img = Image.new("L", (1240, 120), 250)
+    ImageDraw.Draw(img).text((100, 50), "anna.bianchi@example.org", font=font("sans", 17), fill=25)
+    page = np.array(img)
+    labelled = LabelledForm("direct", [], values={"email": page_read}, word_height=13.0,
+                            value_boxes={"email": [Box(page_read, 100, 52, 330, 68, conf=55)]},
+                            value_regions={"email": (90, 50, 600, 70)})
+    calls = []
+    monkeypatch.setattr(ocr, "ocr_text", lambda *a, **k: calls.append(1) or _real_ocr_text(*a, **k))
+    form_image._reread_doubtful(page, labelled)
+    assert "".join(labelled.values["email"].split()) == "anna.bianchi@example.org"
+    assert len(calls) == looks

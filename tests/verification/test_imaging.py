@@ -163,7 +163,7 @@ def test_opencv_runs_on_one_thread_once_verification_is_imported():
 
 @pytest.mark.parametrize("shape", [(2339, 1654, 3), (2339, 1654), (1200, 1600, 3), (701, 499)])
 def test_shrinking_by_blocks_then_linear_matches_the_area_filter(shape):
-    """A 200 dpi page to the working size: OpenCV's area filter at a whole factor, linear for the rest."""
+    """A 200 dpi page to the working size: whole blocks averaged, then the area filter for the rest."""
     from verification.sheet import shrink
 
     rng = np.random.default_rng(1)
