@@ -272,10 +272,13 @@ def _payload(part: Message) -> bytes:
     return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
 
+_NOT_BASE64 = bytes(b for b in range(256) if not (chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/")))
+
+
 def _decode_transfer(text: str, encoding: str) -> bytes:
     raw = text.encode("utf-8", "surrogateescape")
     if encoding == "base64":
-        clean = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+        clean = raw.translate(None, _NOT_BASE64)  # line breaks, padding, junk: as re.sub, ~20x faster
         clean = clean[: len(clean) - len(clean) % 4] if len(clean) % 4 == 1 else clean
         return base64.b64decode(clean + b"=" * (-len(clean) % 4))
     if encoding == "quoted-printable":
