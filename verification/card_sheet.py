@@ -107,7 +107,8 @@ class Sheet:
         tesseract's cost grows with the width of every line it reads, once
         scaled to one height: small labels cost more than their values. Here
         the rows of print are found from the ink's row profile (no OCR), rows
-        of small print are left out, and of the `expected` value rows only
+        of small print are left out (and, when there are too many, rows the
+        region's edge cuts through), and of the `expected` value rows only
         those at the indexes `pick` are read, in one OCR call on a copy of
         the region with everything else painted white. Nothing is recorded as
         read: the caller falls back to reading the region whole when these
@@ -123,6 +124,11 @@ class Sheet:
         x0, y0, x1, y1 = int(region[0] * w), int(region[1] * h), int(region[2] * w), int(region[3] * h)
         crop = self.flat[y0:y1, x0:x1]
         rows = value_rows(text_rows(crop))
+        if len(rows) > expected:
+            # A row the region's edge cuts through is the next field's, beyond the region: a card
+            # warped a little short moves every row by a few pixels (the whole region read instead
+            # costs three times as much).
+            rows = [(a, b) for a, b in rows if a > 0 and b < crop.shape[0]]
         if len(rows) != expected:
             return None
         rows = [rows[i] for i in pick]

@@ -186,7 +186,8 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
         return sheet, ("driving_licence", "back"), None
     if effort == "cues":
         return sheet, _band_guess(band, card), None
-    if card.kind == "id1" and shaped(sheet.ocr(CIE_NUMBER), "AA99999AA"):
+    # A CIE photographed close at an angle may be taken for a data page (1.42:1): its corner still says.
+    if card.kind in ("id1", "page") and shaped(sheet.ocr(CIE_NUMBER), "AA99999AA"):
         return sheet, ("cie", "front"), None
     for attempt in (sheet, Sheet(cv2.rotate(card.image, cv2.ROTATE_180), sharpen)):
         doc = classify_text(cfd.all_text(attempt.ocr(HEADER)), card.kind)

@@ -408,6 +408,20 @@ def test_a_cie_front_is_told_by_its_number_top_right_without_the_header():
     assert x0 > 0.6 * card.image.shape[1] and y1 < 0.2 * card.image.shape[0]
 
 
+def test_a_cie_front_taken_for_a_data_page_is_still_told_by_its_corner():
+    """Photographed close at an angle, a CIE's outline can come out 1.42:1, a passport page's shape."""
+    from verification.cards import classify
+    from verification.imaging import PAGE_SIZE, find_cards
+
+    [card] = find_cards(cc.captured("cie", "front", "photo"))
+    as_page = replace(card, kind="page", image=cv2.resize(card.image, PAGE_SIZE))
+    found: dict = {"cf_sources": {}, "extra": {}}
+    sheet, doc, _ = classify(as_page, found, cc.TODAY)
+    assert doc == ("cie", "front")
+    [(x0, y0, x1, y1)] = sheet.read  # the corner only, not the header band
+    assert x0 > 0.6 * as_page.image.shape[1] and y1 < 0.2 * as_page.image.shape[0]
+
+
 def test_a_licence_front_is_not_taken_for_a_cie_by_its_corner():
     r = read_one(cc.captured("driving_licence", "front", "scan"))
     assert (r.doc_type, r.side) == ("driving_licence", "front")
@@ -481,3 +495,19 @@ def test_a_valid_printed_code_beats_bars_read_as_letters():
     found: dict = {"cf_sources": {}}
     _cf_text(words, found, "back_text", r"CODICE FISCALE")
     assert found["cf_sources"]["back_text"] == want
+
+
+def test_a_row_the_region_edge_cuts_through_is_not_a_value_row():
+    """A card warped a little short moves its rows down: the region's bottom edge cuts the next field's row."""
+    from verification.card_sheet import Sheet, text_rows
+
+    values = ["ROSSI", "MARIO", "01/02/1960", "RSSMRA60B01F205Z", "SSN-MIN SALUTE", "80380000001234567890",
+              "18/05/2029", "NEXT FIELD"]
+    gray = _print_rows([(v, "sans_bold", 26) for v in values], size=(700, 340))
+    sheet = Sheet(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    rows = text_rows(sheet.flat)
+    cut = rows[7][0] + 0.85 * (rows[7][1] - rows[7][0])  # through the eighth row's feet: its letters keep their height
+    region = (0.0, 0.0, 1.0, cut / gray.shape[0])
+    words = sheet.ocr_values(region, 7, (0, 6))
+    assert words is not None
+    assert [" ".join(w.text for w in row) for row in cfd.lines(words)] == ["ROSSI", "18/05/2029"]
