@@ -7,9 +7,11 @@ boxes; values are read by their labels (verification.form_labels), tick
 boxes and the signature by the ink next to their labels (verification.form_marks).
 The pass skips what holds no value, found from the ink alone: the
 declaration's paragraph (bar its first words, which end the fields), the
-footnote, and the title when looks_like_form has read it already; and the
-relationship's 13 labels, when its boxes are all found: the ticked box is
-told by its ink and only its label is read. Tesseract's time goes with the
+footnote, and the title when looks_like_form has read it already; the
+sections' headers, by their pale bars, when the title has said which form
+(the bars' order says which header is which); and the relationship's 13
+labels, when its boxes are all found: the ticked box is told by its ink and
+only its label is read. Tesseract's time goes with the
 letters it reads, so that is a third of it. When the words do not bear the
 skipping out, the whole page is read as before (the labels with it).
 
@@ -419,6 +421,58 @@ def _first_section_read(boxes: list[Box]) -> bool:
     return any(hit.first <= 1 for _, hit in label_hits(lines, forms.HOLDER_SECTION))
 
 
+# --- the sections' shaded bars, found from the grey alone ----------------------------------------
+
+# A row's median grey under the paper's: a section's pale bar 5-15 levels (the whole row shaded), a row
+# of text none (mostly paper between the letters), a row along a rule or a line of print far more.
+SECTION_SHADE = (2.5, 40)
+
+
+def _section_bars(page: np.ndarray, line: float) -> list[Band]:
+    """The shaded bars the sections' headers are printed on, top to bottom: runs of rows whose median
+    grey is a little under the paper's, between one and a half and four text lines tall."""
+    narrow = cv2.resize(page, (max(1, page.shape[1] // 4), page.shape[0]), interpolation=cv2.INTER_AREA)
+    paper = float(np.median(narrow))
+    rows = np.convolve(np.median(narrow, axis=1), np.ones(3) / 3, mode="same")  # grain: a level or two
+    shaded = (rows < paper - SECTION_SHADE[0]) & (rows > paper - SECTION_SHADE[1])
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], shaded.view(np.int8), [0]))))
+    return [(int(top), int(bottom), 0, page.shape[1]) for top, bottom in zip(edges[::2], edges[1::2])
+            if 1.5 * line <= bottom - top <= 4 * line]
+
+
+def _section_headers(form_type: str) -> list[str]:
+    return [forms.HOLDER_SECTION, *([forms.DECLARANT_SECTION] if forms.has_declarant(form_type) else []),
+            forms.CONTACT_SECTION]
+
+
+def _bars_for_headers(page: np.ndarray, form_type: str, declaration: Band) -> list[Band] | None:
+    """The bars of `form_type`'s sections, when the page shows exactly as many above the declaration's
+    first line `declaration`; None when it does not (a photocopy may lose the shade)."""
+    top, bottom = declaration[0], declaration[1]
+    bars = [bar for bar in _section_bars(page, float(bottom - top)) if bar[1] <= top]
+    return bars if len(bars) == len(_section_headers(form_type)) else None
+
+
+def _header_boxes(bars: list[Band], form_type: str, line: float) -> list[Box]:
+    """Each bar's header as words where it is printed, in the form's order: the labels' reading bounds
+    its sections by them ("Cognome" under the holder's is the holder's), and they need not be read."""
+    boxes = []
+    for (top, bottom, x0, _), header in zip(bars, _section_headers(form_type)):
+        mid, x = (top + bottom) / 2, x0 + line
+        for word in header.split():
+            width = 0.7 * line * len(word)
+            boxes.append(Box(word, x, mid - line / 2, x + width, mid + line / 2, 99.0))
+            x += width + 0.5 * line
+    return boxes
+
+
+def _without_bars(page: np.ndarray, bars: list[Band], paper: int) -> np.ndarray:
+    out = page.copy()
+    for top, bottom, _, _ in bars:
+        out[max(0, top - 2) : bottom + 2] = paper  # and the flattened light's halo just around them
+    return out
+
+
 # --- the relationship's tick boxes, read from the ink ----------------------------------------------
 
 TICK_LABEL_MIN_RATIO = 0.8  # the ticked box's label against the nearest relationship label, letters only
@@ -542,10 +596,21 @@ def _read_upright(img: np.ndarray):
         shortened = _without_boilerplate(erased, ink, paper, without_title=title is not None)
         binary = binarize(page)
         if shortened is not None:
+            form_type = classify_form_text(title) if title else None
             # A direct form has no boxes (its title says so): no search for them.
-            direct = bool(title) and classify_form_text(title) == "direct"
-            ticks = None if direct else _ticks(page, binary, shortened[1])
-            boxes = _ocr_boxes(shortened[0] if ticks is None else _without_ticks(shortened[0], ticks, paper))
+            ticks = None if form_type == "direct" else _ticks(page, binary, shortened[1])
+            short = shortened[0] if ticks is None else _without_ticks(shortened[0], ticks, paper)
+            # The sections' headers are a fifth of the letters left: with the form known, their bars
+            # say where they are, and their order which is which. Not when the title's painting ran
+            # past the first bar (the first label may be gone with it: the page is read whole).
+            bars = _bars_for_headers(page, form_type, shortened[1]) if form_type else None
+            if bars and (short[bars[0][1] - 1] != paper).any():
+                short = _without_bars(short, bars, paper)
+            else:
+                bars = None
+            boxes = _ocr_boxes(short)
+            if bars:
+                boxes += _header_boxes(bars, form_type, float(shortened[1][1] - shortened[1][0]))
             text = " ".join([title or ""] + [b.text for b in boxes]).strip()
             declaration = _declaration_read(boxes, shortened[1])
             if title and not _first_section_read(boxes):

@@ -109,6 +109,49 @@ def test_the_declaration_is_painted_over_but_its_first_words(form_type, variant)
     assert "Luogo" in left and "Firma" in left and "Allegare" not in left
 
 
+@pytest.mark.parametrize(("form_type", "variant", "how"), [("delegate", 0, "scan"), ("direct", 1, "photo"),
+                                                        ("guardian", 1, "scan")])
+def test_the_sections_bars_are_found_from_the_grey(form_type, variant, how):
+    """The pale bars the sections' headers stand on, one per section, found without OCR."""
+    from verification import ocr
+    from verification.form_image import PAGE_WIDTH, _bars_for_headers, _rules_erased, _without_boilerplate
+    from verification.sheet import straighten
+
+    sample = fs.SAMPLES[form_type]
+    make = fs.scan_of if how == "scan" else fs.photo_of
+    page = straighten(make(sample, variant, ink=True, seed=5), PAGE_WIDTH, 0)
+    _, kept = _without_boilerplate(*_rules_erased(page))
+    bars = _bars_for_headers(page, form_type, kept)
+    headers = ["TITOLARE", *(["DICHIARANTE"] if form_type != "direct" else []), "RECAPITI"]
+    assert bars is not None and len(bars) == len(headers)
+    for (top, bottom, _, _), word in zip(bars, headers):
+        assert word in ocr.ocr_text(page[top:bottom], psm=6)
+
+
+def test_a_form_whose_bars_lost_their_shade_is_read_by_its_headers(monkeypatch):
+    """A photocopy turns the pale bars white: the headers are then read, as any other words."""
+    from verification import form_image
+
+    sample = fs.SAMPLES["delegate"]
+    img = fs.scan_of(sample, 0, ink=True, seed=6)
+    copy = cv2.threshold(img, 150, 255, cv2.THRESH_BINARY)[1]  # a grey scan: one channel
+    read: list[str] = []
+    real = form_image._ocr_boxes
+
+    def spy(page):
+        boxes = real(page)
+        read.extend(b.text for b in boxes)
+        return boxes
+
+    monkeypatch.setattr(form_image, "_ocr_boxes", spy)
+    for picture, headers_read in ((img, False), (copy, True)):
+        read.clear()
+        assert looks_like_form(picture)  # as the reader asks first: the title says which form
+        reading = read_form_image(picture, SourceRef("modulo.jpg"))
+        assert_reads(reading.evidence, sample)
+        assert ("DICHIARANTE" in read) is headers_read
+
+
 def test_declaration_bands_need_a_paragraph():
     from verification.form_image import _declaration_bands
 
