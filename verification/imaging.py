@@ -214,9 +214,10 @@ def _background_distance(lab: np.ndarray) -> np.ndarray:
     h, w = lab.shape[:2]
     xs_full = np.arange(w, dtype=np.float32)[None, :] / w
     ys_full = np.arange(h, dtype=np.float32)[:, None] / h
-    ys = _border(np.broadcast_to(ys_full, (h, w))).ravel()
-    xs = _border(np.broadcast_to(xs_full, (h, w))).ravel()
-    border = _border(lab).reshape(-1, 3)
+    # Every third border pixel: the fit's medians cost by the pixel, and a border has tens of thousands.
+    ys = _border(np.broadcast_to(ys_full, (h, w))).ravel()[::3]
+    xs = _border(np.broadcast_to(xs_full, (h, w))).ravel()[::3]
+    border = _border(lab).reshape(-1, 3)[::3]
     design = np.stack([np.ones_like(xs), xs, ys], axis=1).astype(np.float64)
     lightness_b = border[:, 0].astype(np.float64)
     # Start from the border pixels nearest the median lightness: a card along one edge is an outlier.
@@ -230,7 +231,7 @@ def _background_distance(lab: np.ndarray) -> np.ndarray:
         mad = float(np.median(np.abs(residual[inliers]))) + 1.0
         inliers = np.abs(residual) < 3 * mad
     chroma = np.median(border[inliers, 1:], axis=0)
-    chroma_spread = float(np.median(np.linalg.norm(border[inliers, 1:] - chroma, axis=1)))
+    chroma_spread = float(np.median(np.hypot(*(border[inliers, 1:] - chroma).T)))
     spread = max(1.0, mad, chroma_spread)
     lightness = lab[..., 0] - (coef[0] + coef[1] * xs_full + coef[2] * ys_full).astype(np.float32)
     colour = cv2.magnitude(lab[..., 1] - np.float32(chroma[0]), lab[..., 2] - np.float32(chroma[1]))
