@@ -545,8 +545,10 @@ def _ticks(page: np.ndarray, binary: np.ndarray, declaration: Band) -> _Ticks | 
     boxes = _tick_boxes(binary, float(bottom - top), top)  # a line of text high, as its labels
     if boxes is None:
         return None
-    margin = 0.4 * (boxes[0][3] - boxes[0][1])  # the rows' letters stand a little above and below the boxes
+    side = boxes[0][3] - boxes[0][1]
+    margin = 0.4 * side  # the rows' letters stand a little above and below the boxes
     rows = (max(0, int(min(b[1] for b in boxes) - margin)), int(max(b[3] for b in boxes) + margin))
+    rows = (_label_above(binary, rows[0], side), rows[1])
     fills = {i: square_fill(binary, b) for i, b in enumerate(boxes)}
     ticked = best_tick(fills)
     if ticked is None:
@@ -557,8 +559,24 @@ def _ticks(page: np.ndarray, binary: np.ndarray, declaration: Band) -> _Ticks | 
     return _Ticks(rows, relationship) if relationship else None
 
 
+def _label_above(binary: np.ndarray, top: int, side: int) -> int:
+    """Where the block's own label ("Rapporto con il titolare") starts: the line of print just above
+    row `top` of its boxes, within two boxes' height (the last field's rule stands further up). `top`
+    when no line stands there whole; the label says nothing the boxes do not."""
+    window = binary[max(0, top - 2 * side) : top]
+    inked = np.flatnonzero(np.count_nonzero(window, axis=1) > 2)
+    if not inked.size:
+        return top
+    first = last = int(inked[-1])
+    while first > 0 and first - 1 in inked:
+        first -= 1
+    if first == 0 or last - first + 1 < 0.4 * side:
+        return top  # running out of the window, or a speck: not a line of its own
+    return max(0, top - len(window) + first - 2)
+
+
 def _without_ticks(page: np.ndarray, ticks: _Ticks, paper: int) -> np.ndarray:
-    """The page with the relationship block's rows (boxes and labels) painted over."""
+    """The page with the relationship block's rows (its label, boxes and boxes' labels) painted over."""
     out = page.copy()
     out[ticks.rows[0] : ticks.rows[1]] = paper
     return out

@@ -212,6 +212,21 @@ def test_the_ticked_relationship_is_read_from_its_box_alone(form_type, variant):
     assert ticks.rows[1] <= kept[0]  # the block stands above the declaration
 
 
+@pytest.mark.parametrize("variant", [0, 1])
+def test_the_relationship_block_goes_with_its_label_but_not_the_field_above(variant):
+    from verification import ocr
+    from verification.form_image import PAGE_WIDTH, _rules_erased, _ticks, _without_boilerplate, _without_ticks
+    from verification.form_marks import binarize
+    from verification.sheet import straighten
+
+    page = straighten(fs.photo_of(fs.SAMPLES["guardian"], variant, ink=True, seed=3), PAGE_WIDTH, 0)
+    _, kept = _without_boilerplate(*_rules_erased(page))
+    ticks = _ticks(page, binarize(page), kept)
+    assert "Rapporto" in ocr.ocr_text(page[: ticks.rows[1]], psm=6)
+    left = ocr.ocr_text(_without_ticks(page, ticks, 255)[: ticks.rows[1]], psm=6)
+    assert "Rapporto" not in left and "nascita" in left  # the declarant's last field, just above, stays
+
+
 def test_a_direct_form_has_no_relationship_boxes():
     assert _ticks_of("direct", 0)[0] is None
 
