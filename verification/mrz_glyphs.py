@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -168,20 +168,34 @@ def _grid(xs: np.ndarray, pitch: float, width: int, extent: tuple[float, float])
     return float(intercept), float(slope)
 
 
-def _shifted(image: np.ndarray, rows: slice, x0: int, x1: int) -> np.ndarray:
-    """The cell normalised at each shift of up to SHIFT of its CELL pixels either way, one per row: the
-    grid and the fitted lines stand a pixel or two off a glyph; the best shift is the glyph's place."""
+def _window(image: np.ndarray, rows: slice, x0: int, x1: int) -> np.ndarray:
+    """The cell with SHIFT of its CELL pixels more on every side, at CELL size plus those margins."""
     width, height = CELL
     top, bottom = rows.start, rows.stop
     dx = (x1 - x0) * SHIFT / width
     dy = (bottom - top) * SHIFT / height
     y0, y1 = max(0, int(round(top - dy))), min(image.shape[0], int(round(bottom + dy)))
     window = image[y0:y1, max(0, int(round(x0 - dx))) : int(round(x1 + dx))].astype(np.float32)
-    window = cv2.resize(window, (width + 2 * SHIFT, height + 2 * SHIFT), interpolation=cv2.INTER_AREA)
-    crops = np.lib.stride_tricks.sliding_window_view(window, (height, width)).reshape(-1, height * width)
-    crops -= crops.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(crops, axis=1, keepdims=True)
-    return crops / np.maximum(norms, 1e-6)
+    return cv2.resize(window, (width + 2 * SHIFT, height + 2 * SHIFT), interpolation=cv2.INTER_AREA)
+
+
+def _shifted_scores(windows: np.ndarray, templates: np.ndarray) -> np.ndarray:
+    """For each cell's window, each template's best correlation over the cell's shifts of up to SHIFT
+    pixels either way, across and down: the grid and the fitted lines stand a pixel or two off a
+    glyph; the best shift is the glyph's place. One array operation for all the cells of a line."""
+    width, height = CELL
+    crops = np.lib.stride_tricks.sliding_window_view(windows, (height, width), axis=(1, 2))
+    crops = crops.reshape(len(windows), -1, height * width)
+    crops = crops - crops.mean(axis=2, keepdims=True)
+    crops /= np.maximum(np.linalg.norm(crops, axis=2, keepdims=True), 1e-6)
+    return (crops @ templates.T).max(axis=1)
+
+
+@lru_cache(maxsize=512)
+def _template_parts(a: int, b: int) -> np.ndarray:
+    """Columns a to b of every template, normalised at CELL size: a cell cut by the band's edge is
+    compared on its visible part alone. The same few cuts come back (a card warped tight to its print)."""
+    return np.stack([_normalised(t[:, a:b]) for t in _templates().raw])
 
 
 def read_glyphs(band: np.ndarray) -> GlyphReading | None:
@@ -227,31 +241,39 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
         tops, bottoms = tall[:, 1] + pad, tall[:, 1] + tall[:, 3] + pad
         top_line = np.polyfit(centres, tops, 1) if len(tall) >= 5 else (0.0, float(np.median(tops)))
         bottom_line = np.polyfit(centres, bottoms, 1) if len(tall) >= 5 else (0.0, float(np.median(bottoms)))
-        text = []
+        scores: dict[int, np.ndarray] = {}  # by position; none for a cell off the band
+        whole: dict[int, np.ndarray] = {}  # the windows of the cells seen whole, scored together below
+        cells = first + step * np.arange(width)
+        cell_tops, cell_bottoms = np.polyval(top_line, cells), np.polyval(bottom_line, cells)
         for position in range(width):
             centre = first + step * position
             x0, x1 = int(round(centre - step / 2)), int(round(centre + step / 2))
             v0, v1 = max(x0, pad), min(x1, padded.shape[1] - pad)
             if v1 - v0 < MIN_VISIBLE * (x1 - x0):
-                text.append("<")  # off the band: a filler, if the check digits agree
-                continue
-            top = float(np.polyval(top_line, centre))
-            bottom = float(np.polyval(bottom_line, centre))
+                continue  # off the band: a filler, if the check digits agree
+            top, bottom = float(cell_tops[position]), float(cell_bottoms[position])
             margin = MARGIN * (bottom - top)
             rows = slice(max(0, int(round(top - margin))), int(round(bottom + margin)))
             if rows.stop - rows.start < 4:
                 return None  # the fitted top and baseline cross: no line of glyphs
             if (v0, v1) == (x0, x1):
-                scores = (_shifted(padded, rows, x0, x1) @ templates.normalised.T).max(axis=0)
+                whole[position] = _window(padded, rows, x0, x1)
             else:
                 cell = _normalised(padded[rows, v0:v1])
-                f0, f1 = (v0 - x0) / (x1 - x0), (v1 - x0) / (x1 - x0)
-                scores = np.array([_normalised(t[:, int(f0 * t.shape[1]) : max(int(f0 * t.shape[1]) + 1,
-                                                                              int(f1 * t.shape[1]))]) @ cell
-                                   for t in templates.raw])
-            ranked = [k for k in np.argsort(-scores) if CHARS[k] in rules[number][position]]
+                columns = templates.raw[0].shape[1]  # OCR-B is monospaced: every template as wide
+                a = int((v0 - x0) / (x1 - x0) * columns)
+                scores[position] = _template_parts(a, max(a + 1, int((v1 - x0) / (x1 - x0) * columns))) @ cell
+        if whole:
+            scores |= dict(zip(whole, _shifted_scores(np.stack(list(whole.values())), templates.normalised)))
+        text = []
+        for position in range(width):
+            if position not in scores:
+                text.append("<")
+                continue
+            ranked = [k for k in np.argsort(-scores[position]) if CHARS[k] in rules[number][position]]
             text.append(CHARS[ranked[0]])
             if len(ranked) > 1:
-                doubts.append(Doubt(float(scores[ranked[0]] - scores[ranked[1]]), number, position, CHARS[ranked[1]]))
+                margin = float(scores[position][ranked[0]] - scores[position][ranked[1]])
+                doubts.append(Doubt(margin, number, position, CHARS[ranked[1]]))
         texts.append("".join(text))
     return GlyphReading(texts, sorted(doubts, key=lambda d: d.margin)[:DOUBTS])
