@@ -273,7 +273,7 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
             ranked = [k for k in np.argsort(-scores[position]) if CHARS[k] in rules[number][position]]
             text.append(CHARS[ranked[0]])
             if len(ranked) > 1:
-                margin = float(scores[position][ranked[0]] - scores[position][ranked[1]])
-                doubts.append(Doubt(margin, number, position, CHARS[ranked[1]]))
+                lead = float(scores[position][ranked[0]] - scores[position][ranked[1]])
+                doubts.append(Doubt(lead, number, position, CHARS[ranked[1]]))
         texts.append("".join(text))
     return GlyphReading(texts, sorted(doubts, key=lambda d: d.margin)[:DOUBTS])
