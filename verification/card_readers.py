@@ -194,6 +194,7 @@ def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
 
     def by_row(rows, found):  # codice fiscale, surname, given names, (sex, birthplace), birth and expiry
         code = next((c for c in cfd.find_cfs(cfd.line_text(rows[0])) if codice_fiscale.is_valid(c)), None)
+        code = code or _cf_row_closer(sheet, rows[0])
         dates = cfd.all_dates(cfd.line_text(rows[3]), today)
         if code and len(dates) == 2 and dates[0] < dates[1]:
             found["cf_sources"]["front_text"] = code
@@ -206,6 +207,20 @@ def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
     # costs as much as the first read and almost never finds what that one missed.
     _until(sheet, regions, found, needed, extract, rest=(regions[0][0], 0.0, 1.0, 1.0),
            values=(TS_FRONT_VALUES, 5, (0, 1, 2, 4), by_row))
+
+
+def _cf_row_closer(sheet: Sheet, row) -> str | None:
+    """The codice fiscale of a value row whose check character did not hold, read again alone at twice
+    the size; None when that does not give a valid code either. One glyph misread ('Q' as '0') would
+    otherwise send the reader to its whole region: six times the letters."""
+    h = max(w.h for w in row)
+    y0, y1 = max(0, min(w.y for w in row) - h // 2), max(w.y + w.h for w in row) + h // 2
+    x0, x1 = max(0, min(w.x for w in row) - h), max(w.x + w.w for w in row) + h
+    crop = sheet.flat[y0:y1, x0:x1]
+    if crop.shape[0] < 4 or crop.shape[1] < 4:
+        return None
+    big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    return next((c for c in cfd.find_cfs(ocr.ocr_text(big, psm=7, invert=False)) if codice_fiscale.is_valid(c)), None)
 
 
 def _names_after_cf(words, found: dict) -> None:

@@ -367,6 +367,30 @@ def test_value_rows_are_read_without_their_labels():
     assert sheet.ocr_values(region, 6, (0,)) is None  # not the layout expected: no OCR, no words
 
 
+def test_a_code_whose_check_character_was_misread_is_read_again_alone(monkeypatch):
+    """'Q' read as '0' in the TS front's code row: that row is read again closer, not the whole region."""
+    from verification.card_readers import READERS, TS_FRONT_VALUES
+    from verification.card_sheet import Sheet
+    from verification.ocr import Word
+
+    sheet = _canonical("ts_cns", "front")
+    want = cc.expected("ts_cns")
+    words = sheet.ocr_values(TS_FRONT_VALUES, 5, (0, 1, 2, 4))
+    first = cfd.lines(words)[0]  # the code's row, as one word where it stands
+    x0, y0 = min(w.x for w in first), min(w.y for w in first)
+    x1, y1 = max(w.x + w.w for w in first), max(w.y + w.h for w in first)
+    slip = "0" if want["codice_fiscale"][-1] != "O" else "Q"  # a check character that does not hold
+    code = Word(want["codice_fiscale"][:-1] + slip, 90.0, x0, y0, x1 - x0, y1 - y0, first[0].line)
+    misread = [code] + [w for w in words if w not in first]
+    sheet.words.clear()  # as read by those rows alone
+    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick: misread)
+    found: dict = {"cf_sources": {}, "extra": {}}
+    READERS[("ts_cns", "front")](sheet, found, cc.TODAY)
+    assert found["cf_sources"]["front_text"] == want["codice_fiscale"]
+    assert (found["surname"], found["expiry"]) == (want["surname"], want["expiry"])
+    assert sheet.read == []  # no region read whole
+
+
 def test_a_card_whose_value_rows_are_not_as_expected_is_read_whole(monkeypatch):
     """When the rows do not come out as the layout says, the reader falls back to its regions and labels."""
     from verification import card_sheet
