@@ -193,8 +193,7 @@ def _read_ts_front(sheet: Sheet, found: dict, today: date) -> None:
         _dates(words, found, today, issue=False)
 
     def by_row(rows, found):  # codice fiscale, surname, given names, (sex, birthplace), birth and expiry
-        code = next((c for c in cfd.find_cfs(cfd.line_text(rows[0])) if codice_fiscale.is_valid(c)), None)
-        code = code or _cf_row_closer(sheet, rows[0])
+        code = _valid_cf(cfd.line_text(rows[0])) or _cf_row_closer(sheet, rows[0])
         dates = cfd.all_dates(cfd.line_text(rows[3]), today)
         if code and len(dates) == 2 and dates[0] < dates[1]:
             found["cf_sources"]["front_text"] = code
@@ -213,14 +212,25 @@ def _cf_row_closer(sheet: Sheet, row) -> str | None:
     """The codice fiscale of a value row whose check character did not hold, read again alone at twice
     the size; None when that does not give a valid code either. One glyph misread ('Q' as '0') would
     otherwise send the reader to its whole region: six times the letters."""
-    h = max(w.h for w in row)
-    y0, y1 = max(0, min(w.y for w in row) - h // 2), max(w.y + w.h for w in row) + h // 2
-    x0, x1 = max(0, min(w.x for w in row) - h), max(w.x + w.w for w in row) + h
-    crop = sheet.flat[y0:y1, x0:x1]
-    if crop.shape[0] < 4 or crop.shape[1] < 4:
+    crop, _ = _crop_around(sheet, row)
+    if crop is None:
         return None
     big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    return next((c for c in cfd.find_cfs(ocr.ocr_text(big, psm=7, invert=False)) if codice_fiscale.is_valid(c)), None)
+    return _valid_cf(ocr.ocr_text(big, psm=7, invert=False))
+
+
+def _valid_cf(text: str) -> str | None:
+    return next((c for c in cfd.find_cfs(text) if codice_fiscale.is_valid(c)), None)
+
+
+def _crop_around(sheet: Sheet, run) -> tuple:
+    """(the flattened card around the words `run`, a line's height of margin; its top row), or
+    (None, 0) when that is too small to read."""
+    h = max(w.h for w in run)
+    y0, y1 = max(0, min(w.y for w in run) - h // 2), max(w.y + w.h for w in run) + h // 2
+    x0, x1 = max(0, min(w.x for w in run) - h), max(w.x + w.w for w in run) + h
+    crop = sheet.flat[y0:y1, x0:x1]
+    return (None, 0) if crop.shape[0] < 4 or crop.shape[1] < 4 else (crop, y0)
 
 
 def _names_after_cf(words, found: dict) -> None:
@@ -363,11 +373,8 @@ def reread_doubtful_names(sheet: Sheet, found: dict) -> None:
         run = _words_of(sheet.words, value.split()) if value else None
         if not run or min(w.conf for w in run) >= REREAD_BELOW_CONF:
             continue
-        h = max(w.h for w in run)
-        y0, y1 = max(0, min(w.y for w in run) - h // 2), max(w.y + w.h for w in run) + h // 2
-        x0, x1 = max(0, min(w.x for w in run) - h), max(w.x + w.w for w in run) + h
-        crop = sheet.flat[y0:y1, x0:x1]
-        if crop.shape[0] < 4 or crop.shape[1] < 4:
+        crop, y0 = _crop_around(sheet, run)
+        if crop is None:
             continue
         middle = (min(w.y for w in run) + max(w.y + w.h for w in run)) / 2 - y0
         rows = [row for row in cfd.lines(ocr.ocr_words(crop, psm=6, invert=False)) if cfd.name_value(row)]
