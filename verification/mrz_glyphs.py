@@ -129,15 +129,34 @@ def _lines(ink: np.ndarray) -> tuple[list[np.ndarray], float]:
         return [], 0.0
     cap = float(np.percentile(stats[keep, cv2.CC_STAT_HEIGHT], 75))
     # Specks and the card's edge out: a glyph is no taller than a capital, no wider than one and a half.
-    glyphs = sorted((i for i in keep if 0.3 * cap <= stats[i, cv2.CC_STAT_HEIGHT] <= 1.3 * cap
-                     and stats[i, cv2.CC_STAT_WIDTH] <= 1.5 * cap), key=lambda i: centroids[i, 1])
+    glyphs = [i for i in keep if 0.3 * cap <= stats[i, cv2.CC_STAT_HEIGHT] <= 1.3 * cap
+              and stats[i, cv2.CC_STAT_WIDTH] <= 1.5 * cap]
+    # Lines are told apart by height across the band's slant: a band a degree or two off (a card warped
+    # from an outline a little off) drops by more than a line's spacing from end to end.
+    tilt = _slant(centroids[glyphs], cap)
+    glyphs.sort(key=lambda i: centroids[i, 1] - tilt * centroids[i, 0])
     lines: list[list[int]] = []
     for i in glyphs:
-        if lines and centroids[i, 1] - float(np.mean(centroids[lines[-1], 1])) <= 0.6 * cap:
+        level = centroids[i, 1] - tilt * centroids[i, 0]
+        if lines and level - float(np.mean(centroids[lines[-1], 1] - tilt * centroids[lines[-1], 0])) <= 0.6 * cap:
             lines[-1].append(i)
         else:
             lines.append([i])
     return [np.column_stack([stats[line, :4], centroids[line, 0]]) for line in lines if len(line) >= 15], cap
+
+
+def _slant(centres: np.ndarray, cap: float) -> float:
+    """The band's slope (dy/dx) from each glyph's next neighbour along its line: the nearest one to its
+    right within two pitches, less than half a capital higher or lower."""
+    dx = centres[None, :, 0] - centres[:, None, 0]
+    dy = centres[None, :, 1] - centres[:, None, 1]
+    near = (dx > 0.3 * cap) & (dx < 2 * cap) & (np.abs(dy) < 0.5 * cap)
+    has = near.any(axis=1)
+    if np.count_nonzero(has) < 10:
+        return 0.0
+    nearest = np.argmin(np.where(near, dx, np.inf), axis=1)[has]
+    rows = np.flatnonzero(has)
+    return float(np.median(dy[rows, nearest] / dx[rows, nearest]))
 
 
 def _grid(xs: np.ndarray, pitch: float, width: int, extent: tuple[float, float]) -> tuple[float, float] | None:
@@ -166,6 +185,22 @@ def _grid(xs: np.ndarray, pitch: float, width: int, extent: tuple[float, float])
         return None
     slope, intercept = np.polyfit(index[inside] - start, xs[inside], 1)
     return float(intercept), float(slope)
+
+
+def _bend(xs: np.ndarray, first: float, step: float, width: int) -> np.ndarray:
+    """The cells' centres along a line: on the fitted grid, bent where its glyphs say the pitch changes
+    along the line (a card warped from an outline a little off keeps some perspective: its glyphs grow
+    from one end to the other, and a straight grid fitted to the middle misses both ends by half a cell)."""
+    cells = first + step * np.arange(width)
+    index = np.round((np.sort(xs) - first) / step)
+    on = (index >= 0) & (index < width)
+    if np.count_nonzero(on) < MIN_ON_GRID * width:
+        return cells
+    curve, slope, intercept = np.polyfit(index[on], np.sort(xs)[on], 2)
+    bent = np.polyval((curve, slope, intercept), np.arange(width))
+    # Only a bend worth a fifth of a cell at the line's ends, and not more than a cell: else the straight grid.
+    shift = np.abs(bent - cells).max()
+    return bent if 0.2 * step <= shift <= step else cells
 
 
 def _window(image: np.ndarray, rows: slice, x0: int, x1: int) -> np.ndarray:
@@ -243,11 +278,12 @@ def read_glyphs(band: np.ndarray) -> GlyphReading | None:
         bottom_line = np.polyfit(centres, bottoms, 1) if len(tall) >= 5 else (0.0, float(np.median(bottoms)))
         scores: dict[int, np.ndarray] = {}  # by position; none for a cell off the band
         whole: dict[int, np.ndarray] = {}  # the windows of the cells seen whole, scored together below
-        cells = first + step * np.arange(width)
+        cells = _bend(line[:, 4] + pad, first, step, width)
         cell_tops, cell_bottoms = np.polyval(top_line, cells), np.polyval(bottom_line, cells)
+        pitches = np.gradient(cells)
         for position in range(width):
-            centre = first + step * position
-            x0, x1 = int(round(centre - step / 2)), int(round(centre + step / 2))
+            centre, pitch = cells[position], pitches[position]
+            x0, x1 = int(round(centre - pitch / 2)), int(round(centre + pitch / 2))
             v0, v1 = max(x0, pad), min(x1, padded.shape[1] - pad)
             if v1 - v0 < MIN_VISIBLE * (x1 - x0):
                 continue  # off the band: a filler, if the check digits agree

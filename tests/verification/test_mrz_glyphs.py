@@ -127,3 +127,23 @@ def test_without_the_font_tesseract_reads_the_mrz(monkeypatch):
 def test_the_font_is_installed():
     """scripts/setup installs fonts-ocr-b: without it every MRZ costs tesseract's ~50 ms."""
     assert mrz_glyphs.FONT.exists()
+
+
+def in_perspective(img: np.ndarray, slant: float, growth: float) -> np.ndarray:
+    """The band as a card warped from an outline a little off leaves it: dropping `slant` of its height
+    from end to end, its right end `growth` taller than its left (the glyphs grow along the line)."""
+    h, w = img.shape
+    source = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    target = np.float32([[0, 0], [w, slant * h], [w, (slant + 1 + growth) * h], [0, h]])
+    size = (w, int((1 + slant + growth) * h) + 2)
+    return cv2.warpPerspective(img, cv2.getPerspectiveTransform(source, target), size, borderValue=255)
+
+
+def test_a_band_left_in_perspective_keeps_its_lines_and_cells():
+    """Lines that drop by more than their spacing from end to end are still told apart, and cells that
+    widen along the line still fall on their glyphs (a straight grid missed both ends by half a cell)."""
+    lines = td1("VITALE", "GIULIA", "CP76999NW")
+    img = in_perspective(band(lines), slant=0.25, growth=0.12)
+    reading = mrz_glyphs.read_glyphs(img)
+    assert reading is not None
+    assert reading.lines == list(lines)
