@@ -408,14 +408,21 @@ def shaped(words, shape: str) -> str | None:
     """
     loose = "".join("[A-Z0-9]" if k == "A" else "[0-9OQDISZBG]" for k in shape)
     token = re.compile(r"(?<![A-Z0-9])(" + loose.replace("][", "] ?[") + r")(?![A-Z0-9])")
-    for row in cfd.lines(words):
-        for match in token.finditer(cfd.fold(cfd.line_text(row))):
+    rows = [cfd.fold(cfd.line_text(row)) for row in cfd.lines(words)]
+    # Else tesseract's LSTM may have read one round glyph twice ("CO87293HI" as "CO087293HI").
+    for text in (*rows, *(row[:i] + row[i + 1 :] for row in rows for i in _doubled_rounds(row))):
+        for match in token.finditer(text):
             candidate = match.group(1).replace(" ", "")
             digits = sum(c.isdigit() for c, k in zip(candidate, shape, strict=True) if k == "9")
             fixed = cfd.fix_by_shape(candidate, shape)
             if fixed and digits >= 0.6 * shape.count("9"):
                 return fixed
     return None
+
+
+def _doubled_rounds(text: str) -> list[int]:
+    """Where two round glyphs (O, 0, Q) stand side by side: the second may be the first read again."""
+    return [i for i in range(1, len(text)) if text[i] in "O0Q" and text[i - 1] in "O0Q"]
 
 
 # (doc_type, side) -> reader; a side not here has nothing the checks need.
