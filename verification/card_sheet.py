@@ -65,6 +65,16 @@ class Sheet:
             self._flat = flat
         return self._flat
 
+    def resized(self, size: tuple[int, int]) -> Sheet:
+        """The same card at another shape (an ID-1 card warped as a data page), with the words read so far."""
+        h, w = self.image.shape[:2]
+        fx, fy = size[0] / w, size[1] / h
+        out = Sheet(cv2.resize(self.image, size, interpolation=cv2.INTER_AREA), self.sharpen)
+        out.words = [ocr.Word(wd.text, wd.conf, round(wd.x * fx), round(wd.y * fy), round(wd.w * fx),
+                              round(wd.h * fy), wd.line) for wd in self.words]
+        out.read = [(round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy)) for x0, y0, x1, y1 in self.read]
+        return out
+
     def ocr(self, region: Region) -> list[ocr.Word]:
         """The words in `region`, read now; rows an earlier read already covered at this width are not read again.
 

@@ -25,7 +25,7 @@ from verification.card_readers import (READERS, TS_BACK_VALUES, best_cf, read_no
                                        shaped, ts_back_pick, ts_number)
 from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Region, Sheet, crop
 from verification.evidence import SourceRef
-from verification.imaging import Card, chip_mask
+from verification.imaging import ID1_SIZE, Card, chip_mask
 from verification.mrz import MrzData, MrzError, parse
 from verification.mrz_find import find_mrz
 from verification.mrz_glyphs import read_glyphs
@@ -204,6 +204,9 @@ def _band_guess(band, card: Card) -> tuple[str, str] | None:
     return ("passport", "data_page") if card.kind == "page" else ("cie", "back")
 
 
+ID1_DOCUMENTS = ("cie", "ts_cns", "ts_no_chip", "driving_licence")  # 85.6 × 54 mm, 1.59:1
+
+
 def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = True,
               unreadable_reason: str | None = None) -> CardReading:
     """Read one card side (see the module docstring). Never raises for what it cannot read: fields stay None.
@@ -219,6 +222,10 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
                            region=card.region, readable=readable and doc is not None,
                            unreadable_reason=unreadable_reason or (None if doc else "unrecognised"))
     doc_type, side = doc
+    if card.kind == "page" and doc_type in ID1_DOCUMENTS:
+        # An ID-1 card photographed at an angle can look 1.42:1 and be warped as a data page: its print is
+        # then a tenth taller than the readers' regions and rows expect. Read it at its own shape.
+        sheet = sheet.resized(ID1_SIZE)
     if mrz is not None:
         _from_mrz(mrz, found)
     if doc_type in ("ts_cns", "ts_no_chip") and side == "front":

@@ -446,6 +446,41 @@ def test_a_cie_front_taken_for_a_data_page_is_still_told_by_its_corner():
     assert x0 > 0.6 * as_page.image.shape[1] and y1 < 0.2 * as_page.image.shape[0]
 
 
+@pytest.mark.parametrize("doc_type", ["cie", "ts_no_chip"])
+def test_an_id1_card_warped_as_a_data_page_is_read_at_its_own_shape(doc_type, monkeypatch):
+    """Its print a tenth taller than the regions expect, the value rows did not come out as expected and
+    the card was read region by region (or not at all): once classified, it is read as an ID-1 card."""
+    from verification.card_sheet import Sheet
+    from verification.imaging import PAGE_SIZE
+
+    [card] = find_cards(cc.captured(doc_type, "front", "photo"))
+    as_page = replace(card, kind="page", image=cv2.resize(card.image, PAGE_SIZE))
+    regions = []
+    real_read = Sheet._read
+    monkeypatch.setattr(Sheet, "_read", lambda self, *box: regions.append(box) or real_read(self, *box))
+    r = read_card(as_page, SOURCE, cc.TODAY)
+    want = cc.expected(doc_type)
+    assert (r.doc_type, r.side) == (doc_type, "front")
+    assert (r.surname, r.given_names, r.expiry) == (want["surname"], want["given_names"], want["expiry"])
+    if doc_type == "cie":
+        assert r.number == want["number"]
+        assert len(regions) == 1  # the number's corner, then the value rows: no field region read whole
+    else:
+        assert r.codice_fiscale == want["codice_fiscale"]
+
+
+def test_a_round_glyph_read_twice_is_read_once():
+    from verification.card_readers import shaped
+    from verification.ocr import Word
+
+    def words(text):
+        return [Word(text, 90.0, 10, 10, 200, 30, 0)]
+
+    assert shaped(words("CO087293HI"), "AA99999AA") == "CO87293HI"
+    assert shaped(words("CA00123AB"), "AA99999AA") == "CA00123AB"  # read right: nothing taken out
+    assert shaped(words("CA112345AB"), "AA99999AA") is None  # only a round glyph is taken for a double
+
+
 def test_a_licence_front_is_not_taken_for_a_cie_by_its_corner():
     r = read_one(cc.captured("driving_licence", "front", "scan"))
     assert (r.doc_type, r.side) == ("driving_licence", "front")
