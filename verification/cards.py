@@ -20,7 +20,7 @@ import numpy as np
 
 from verification import card_fields as cfd
 from verification import faces, ocr
-from verification.barcode import read_cf_barcodes
+from verification.barcode import read_cf_barcodes, read_fine_cf_barcodes
 from verification.card_readers import (READERS, TS_BACK_VALUES, best_cf, read_nothing, reread_doubtful_names,
                                        shaped, ts_back_pick, ts_number)
 from verification.card_sheet import FIELD_REGIONS, HEADER, PHOTO_REGIONS, REST, Region, Sheet, crop
@@ -250,9 +250,16 @@ def _barcodes(card: Card, sheet: Sheet) -> list[str]:
     found short (a white quiet zone on a white scanner bed) cuts the bars off the warped card."""
     found = read_cf_barcodes(sheet.image)
     around = card.surroundings()
-    if found or around is None:
+    if found:
         return found
-    return read_cf_barcodes(around)
+    if around is not None:
+        found = read_cf_barcodes(around)
+    if found:
+        return found
+    # Bars too fine to read as scanned (200 dpi): drawn wider along them, on the page if the card lies
+    # across it there, else on the card.
+    lies_across = around is not None and around.shape[1] > around.shape[0]
+    return read_fine_cf_barcodes(around if lies_across else sheet.image)
 
 
 def _read_mrz(sheet: Sheet, band: tuple[str, tuple[int, int, int, int]], today: date) -> MrzData | None:
