@@ -308,7 +308,20 @@ def ts_number(run) -> str | None:
     return match.group(0) if match else None
 
 
+# Right of the photo, fields 1 to 5 one row each, the field's number leading: 1 surname, 2 given names,
+# 3 birth date and place, 4a issue, 4b expiry (4c the authority beside it), 5 the number; 7, the
+# signature, below.
+LICENCE_FRONT_VALUES: Region = (0.30, 0.20, 0.95, 0.625)  # short of the card's right edge (read as "I")
+
+
 def _read_licence_front(sheet: Sheet, found: dict, today: date) -> None:
+    def by_row(rows, found):
+        birth, issue, expiry = (cfd.all_dates(cfd.line_text(rows[i]), today) for i in (2, 3, 4))
+        number = _licence_number(rows[5])
+        if len(birth) == len(issue) == len(expiry) == 1 and birth[0] < issue[0] < expiry[0] and number:
+            found.update(birth_date=birth[0], issue_date=issue[0], expiry=expiry[0], number=number)
+            found["surname"], found["given_names"] = (cfd.name_value(_after_field_number(rows[i])) for i in (0, 1))
+
     def extract(words, found):
         _set(found, "surname", cfd.value_near(words, r"^1\.?$", cfd.name_value, 0.5))
         _set(found, "given_names", cfd.value_near(words, r"^2\.?$", cfd.name_value, 0.5))
@@ -319,7 +332,15 @@ def _read_licence_front(sheet: Sheet, found: dict, today: date) -> None:
         _set(found, "number", cfd.value_near(words, r"^5\.?$", cfd.pattern_value(r"[A-Z0-9]{10}"), 0.5))
 
     needed = ("surname", "given_names", "expiry", "number")
-    _until(sheet, FIELD_REGIONS[("driving_licence", "front")], found, needed, extract)
+    _until(sheet, FIELD_REGIONS[("driving_licence", "front")], found, needed, extract,
+           values=(LICENCE_FRONT_VALUES, 6, tuple(range(6)), by_row))
+
+
+def _after_field_number(row):
+    """A licence row without its leading field number ("1.", read "1", "l." or "I."): a name never ends
+    with a dot nor holds a digit."""
+    first = row[0].text if row else ""
+    return row[1:] if len(first) <= 3 and (first.endswith((".", ",")) or any(c.isdigit() for c in first)) else row
 
 
 def _read_licence_back(sheet: Sheet, found: dict, today: date) -> None:

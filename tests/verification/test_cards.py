@@ -420,6 +420,21 @@ def test_cie_front_by_value_rows_reads_no_band():
     assert (found["birth_date"], found["expiry"]) == (want["birth_date"], want["expiry"])
 
 
+@pytest.mark.parametrize("style", ["photo", "scan"])
+def test_licence_front_by_value_rows_reads_no_region(style):
+    from verification.card_readers import READERS
+    from verification.card_sheet import Sheet
+
+    [card] = find_cards(cc.captured("driving_licence", "front", style))
+    sheet = Sheet(card.image)
+    found: dict = {"cf_sources": {}, "extra": {}}
+    READERS[("driving_licence", "front")](sheet, found, cc.TODAY)
+    want = cc.expected("driving_licence")
+    assert sheet.read == []  # the six value rows only: no field region, no rest of the card
+    assert (found["surname"], found["given_names"], found["number"]) == (want["surname"], want["given_names"], want["number"])
+    assert (found["birth_date"], found["issue_date"], found["expiry"]) == (want["birth_date"], want["issue_date"], want["expiry"])
+
+
 def test_a_cie_front_is_told_by_its_number_top_right_without_the_header():
     from verification.cards import classify
     from verification.imaging import find_cards
