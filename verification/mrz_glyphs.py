@@ -3,13 +3,14 @@
 ICAO 9303 prints the MRZ in one font (OCR-B), monospaced, on a fixed grid:
 3 lines of 30 characters (TD1) or 2 of 44 (TD3), every line starting in the
 same column. So there is no layout to find and no alphabet to guess: the
-glyphs are found as ink components, the grid (start and pitch) is fitted to
-them, and each cell is compared (normalised cross-correlation) with the 37
-characters drawn from Debian's OCR-B font (fonts-ocr-b), among those the
-position allows: digits where the standard puts a date or a check digit,
-letters in the names and the issuing state. A cell cut by the band's edge
-(a card photographed or warped tight to its print) is compared on its
-visible part alone.
+glyphs are found as ink components (grouped into lines across the band's
+slant), the grid (start and pitch) is fitted to them and bent where the pitch
+grows along a line (perspective left by a card's warp), and each cell is
+compared (normalised cross-correlation) with the 37 characters drawn from
+Debian's OCR-B font (fonts-ocr-b), among those the position allows: digits
+where the standard puts a date or a check digit, letters in the names and the
+issuing state. A cell cut by the band's edge (a card photographed or warped
+tight to its print) is compared on its visible part alone.
 
 The check digits decide, as for tesseract: the caller (verification.cards)
 parses the lines, tries the second choice of the closest calls, and falls
@@ -192,11 +193,12 @@ def _bend(xs: np.ndarray, first: float, step: float, width: int) -> np.ndarray:
     along the line (a card warped from an outline a little off keeps some perspective: its glyphs grow
     from one end to the other, and a straight grid fitted to the middle misses both ends by half a cell)."""
     cells = first + step * np.arange(width)
-    index = np.round((np.sort(xs) - first) / step)
+    xs = np.sort(xs)
+    index = np.round((xs - first) / step)
     on = (index >= 0) & (index < width)
     if np.count_nonzero(on) < MIN_ON_GRID * width:
         return cells
-    curve, slope, intercept = np.polyfit(index[on], np.sort(xs)[on], 2)
+    curve, slope, intercept = np.polyfit(index[on], xs[on], 2)
     bent = np.polyval((curve, slope, intercept), np.arange(width))
     # Only a bend worth a fifth of a cell at the line's ends, and not more than a cell: else the straight grid.
     shift = np.abs(bent - cells).max()
