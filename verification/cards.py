@@ -250,9 +250,7 @@ def _barcodes(card: Card, sheet: Sheet) -> list[str]:
     found short (a white quiet zone on a white scanner bed) cuts the bars off the warped card."""
     found = read_cf_barcodes(sheet.image)
     around = card.surroundings()
-    if found:
-        return found
-    if around is not None:
+    if not found and around is not None:
         found = read_cf_barcodes(around)
     if found:
         return found

@@ -134,12 +134,11 @@ def _lines(ink: np.ndarray) -> tuple[list[np.ndarray], float]:
               and stats[i, cv2.CC_STAT_WIDTH] <= 1.5 * cap]
     # Lines are told apart by height across the band's slant: a band a degree or two off (a card warped
     # from an outline a little off) drops by more than a line's spacing from end to end.
-    tilt = _slant(centroids[glyphs], cap)
-    glyphs.sort(key=lambda i: centroids[i, 1] - tilt * centroids[i, 0])
+    level = centroids[:, 1] - _slant(centroids[glyphs], cap) * centroids[:, 0]
+    glyphs.sort(key=lambda i: level[i])
     lines: list[list[int]] = []
     for i in glyphs:
-        level = centroids[i, 1] - tilt * centroids[i, 0]
-        if lines and level - float(np.mean(centroids[lines[-1], 1] - tilt * centroids[lines[-1], 0])) <= 0.6 * cap:
+        if lines and level[i] - float(np.mean(level[lines[-1]])) <= 0.6 * cap:
             lines[-1].append(i)
         else:
             lines.append([i])
