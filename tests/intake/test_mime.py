@@ -425,6 +425,18 @@ def test_truncated_jpeg_is_rejected_with_its_bytes():
     assert att.rejected == "image: unreadable or corrupt" and att.data == cut
 
 
+def test_only_a_jpeg_cut_short_is_decoded_to_be_checked(monkeypatch):
+    from intake import documents
+
+    decoded, strict = [], documents._load_strictly
+    monkeypatch.setattr(documents, "_load_strictly", lambda im: decoded.append(im.size) or strict(im))
+    whole = mf.jpeg(300, 200)
+    assert only(parse(mf.mail(mf.attachment(whole + b"\0" * 16, "fronte.jpg")))).rejected is None
+    assert decoded == []  # ends with its end marker: not decoded at intake
+    assert only(parse(mf.mail(mf.attachment(whole[:-200], "fronte.jpg")))).rejected == "image: unreadable or corrupt"
+    assert decoded == [(300, 200)]
+
+
 def test_heic_photo_becomes_jpeg():
     att = only(parse(mf.mail(mf.attachment(mf.heic(96, 64), "IMG_0001.HEIC", "image/heic"))))
     assert (att.filename, att.content_type, att.rejected) == ("IMG_0001.jpg", "image/jpeg", None)
