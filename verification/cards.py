@@ -73,15 +73,38 @@ def _monospaced(line: np.ndarray) -> bool:
 
 
 def has_chip_plate(image: np.ndarray) -> bool:
-    """A gold contact plate in the left part of the card (ISO/IEC 7816-2 puts it there)."""
+    """A contact plate in the left part of the card (ISO/IEC 7816-2 puts it there): gold, or on a card
+    scanned in grey, a solid plate of its shape (see _grey_plate)."""
     h, w = image.shape[:2]
-    gold = chip_mask(image[int(0.2 * h) : int(0.75 * h), : int(0.35 * w)])
+    left = image[int(0.2 * h) : int(0.75 * h), : int(0.35 * w)]
+    gold = chip_mask(left)
     if gold.mean() < 0.04:
-        return False
+        return _grey_plate(image, left)
     contours, _ = cv2.findContours(gold.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return any(_plate_sized(contour, w, h, 0.6) for contour in contours)
+
+
+def _plate_sized(contour: np.ndarray, w: int, h: int, fill: float) -> bool:
+    x, y, cw, ch = cv2.boundingRect(contour)
+    return 0.08 * w < cw < 0.3 * w and 0.1 * h < ch < 0.4 * h and cv2.contourArea(contour) > fill * cw * ch
+
+
+GREY_MAX_SATURATION = 40  # HSV saturation: a grey scan's every pixel is under it, a colour photo's card many
+
+
+def _grey_plate(image: np.ndarray, left: np.ndarray) -> bool:
+    """On a card without any colour (a grey scan, where gold is grey too): a plate darker than the
+    card, solid to its rounded corners, chip-sized and a little wider than tall (1.0-1.7; the
+    holder's photo is taller than wide, and larger). A colour card's plate is told by its gold."""
+    small = cv2.pyrDown(image)
+    if np.count_nonzero(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1] > GREY_MAX_SATURATION) > 0.001 * small[:, :, 0].size:
+        return False
+    h, w = image.shape[:2]
+    dark = cv2.threshold(cv2.cvtColor(left, cv2.COLOR_BGR2GRAY), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
+    contours, _ = cv2.findContours(dark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     for contour in contours:
         x, y, cw, ch = cv2.boundingRect(contour)
-        if 0.08 * w < cw < 0.3 * w and 0.1 * h < ch < 0.4 * h and cv2.contourArea(contour) > 0.6 * cw * ch:
+        if _plate_sized(contour, w, h, 0.9) and 1.0 < cw / ch < 1.7:
             return True
     return False
 

@@ -76,6 +76,24 @@ def test_ts_without_chip_front():
     assert r.codice_fiscale == cc.expected("ts_no_chip")["codice_fiscale"]
 
 
+def grey(img):
+    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
+def test_a_ts_cns_front_scanned_in_grey_is_told_by_its_plate():
+    r = read_one(grey(cc.captured("ts_cns", "front", "scan")))
+    assert (r.doc_type, r.side, r.has_chip) == ("ts_cns", "front", True)  # was None: the gold not seen
+    assert r.codice_fiscale == cc.expected("ts_cns")["codice_fiscale"]
+
+
+@pytest.mark.parametrize("doc_type", ["ts_no_chip", "cie", "driving_licence", "paper_id"])
+def test_no_plate_is_seen_on_other_fronts_scanned_in_grey(doc_type):
+    from verification.cards import has_chip_plate
+
+    (card,) = find_cards(grey(cc.captured(doc_type, "front", "scan")))
+    assert not has_chip_plate(card.image)
+
+
 @pytest.mark.parametrize("style", ["photo", "scan"])
 def test_ts_back(style):
     r = read_one(cc.captured("ts_cns", "back", style))
