@@ -50,7 +50,7 @@ def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract,
     for a side whose regions hold every field it has. `values` — (region, expected rows, picked
     rows, extract by row) — is the cheaper way tried before any region (see _from_values)."""
     extract(sheet.words, found)
-    if values and not all(found.get(k) for k in needed) and _from_values(sheet, found, *values, needed):
+    if values and not all(found.get(k) for k in needed) and _from_values(sheet, found, *values, needed=needed):
         return
     for region in (*regions, *((rest,) if rest else ())):
         if all(found.get(k) for k in needed):
@@ -60,15 +60,16 @@ def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract,
 
 
 def _from_values(sheet: Sheet, found: dict, region: Region, expected: int, pick: tuple[int, ...],
-                 extract, needed: tuple[str, ...]) -> bool:
+                 extract, tails: tuple[int, ...] = (), *, needed: tuple[str, ...]) -> bool:
     """Read only some value rows of `region` (Sheet.ocr_values), each field by its row: True when that
     gave every needed field, which are then in `found`; else `found` is left as it was.
 
     The cheap path for a side whose layout puts one value per row in a fixed
     order: `extract(rows, found)` gets the picked rows as OCR'd lines and
-    must check what it takes (a date that parses, a code of its shape).
+    must check what it takes (a date that parses, a code of its shape). Of
+    the rows in `tails` only the last word is read.
     """
-    words = sheet.ocr_values(region, expected, pick)
+    words = sheet.ocr_values(region, expected, pick, tails)
     if not words:
         return False
     rows = cfd.lines(words)
@@ -149,6 +150,7 @@ def _names(words, found: dict) -> None:
 # nationality, issue and expiry, one row each (the ghost photo, right, and the signature, below, left out).
 CIE_FRONT_VALUES: Region = (0.30, 0.21, 0.86, 0.86)
 CIE_FRONT_PICK = (1, 2, 3, 5)
+CIE_FRONT_TAILS = (3,)  # of the place and date of birth, the date: a fifth of the letters, and no place is needed
 
 
 def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
@@ -165,7 +167,7 @@ def _read_cie_front(sheet: Sheet, found: dict, today: date) -> None:
         found["number"] = shaped(sheet.words, "AA99999AA")  # in the header, read to tell the card
 
     _until(sheet, FIELD_REGIONS[("cie", "front")], found, ("number", "surname", "given_names", "expiry"), extract,
-           values=(CIE_FRONT_VALUES, 6, CIE_FRONT_PICK, by_row))
+           values=(CIE_FRONT_VALUES, 6, CIE_FRONT_PICK, by_row, CIE_FRONT_TAILS))
 
 
 def _read_cie_back(sheet: Sheet, found: dict, today: date) -> None:

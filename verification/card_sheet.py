@@ -110,7 +110,8 @@ class Sheet:
         self.words.extend(new)
         return found
 
-    def ocr_values(self, region: Region, expected: int, pick: tuple[int, ...]) -> list[ocr.Word] | None:
+    def ocr_values(self, region: Region, expected: int, pick: tuple[int, ...],
+                   tails: tuple[int, ...] = ()) -> list[ocr.Word] | None:
         """The words of a few value rows only, or None when the region does not hold `expected` of them.
 
         A card prints each value in type about twice as tall as its label, and
@@ -123,13 +124,16 @@ class Sheet:
         the region with everything else painted white. Nothing is recorded as
         read: the caller falls back to reading the region whole when these
         rows do not give what it needs. Asked again, it answers from memory.
+        Of the rows in `tails` (indexes as in `pick`) only the last word is
+        kept, told by the widest gap of ink on the row (see last_word).
         """
-        key = (region, expected, pick)
+        key = (region, expected, pick, tails)
         if key not in self.values:
-            self.values[key] = self._read_values(region, expected, pick)
+            self.values[key] = self._read_values(region, expected, pick, tails)
         return self.values[key]
 
-    def _read_values(self, region: Region, expected: int, pick: tuple[int, ...]) -> list[ocr.Word] | None:
+    def _read_values(self, region: Region, expected: int, pick: tuple[int, ...],
+                     tails: tuple[int, ...] = ()) -> list[ocr.Word] | None:
         h, w = self.image.shape[:2]
         x0, y0, x1, y1 = int(region[0] * w), int(region[1] * h), int(region[2] * w), int(region[3] * h)
         crop = self.flat[y0:y1, x0:x1]
@@ -141,13 +145,15 @@ class Sheet:
             rows = [(a, b) for a, b in rows if a > 0 and b < crop.shape[0]]
         if len(rows) != expected:
             return None
+        tails = tuple(i in tails for i in pick)
         rows = [rows[i] for i in pick]
         pad = max(2, min(b - a for a, b in rows) // 8)  # the faint tops and tails of letters the profile cut
         top, bottom = max(0, rows[0][0] - 3 * pad), min(crop.shape[0], rows[-1][1] + 3 * pad)
         canvas = np.full((bottom - top, crop.shape[1]), 255, np.uint8)
-        for a, b in rows:
+        for (a, b), tail in zip(rows, tails, strict=True):
             a, b = max(top, a - pad), min(bottom, b + pad)
-            canvas[a - top : b - top] = crop[a:b]
+            start = last_word(crop[a:b], b - a - 2 * pad) - 2 * pad if tail else 0
+            canvas[a - top : b - top, max(0, start) :] = crop[a:b, max(0, start) :]
         # Across only as far as the rows' ink goes: tesseract's layout pass costs by the pixel.
         ink = np.flatnonzero((canvas < 128).any(axis=0))
         left = max(0, int(ink[0]) - 2 * pad) if ink.size else 0
@@ -174,6 +180,17 @@ class Sheet:
     @property
     def text(self) -> str:
         return cfd.all_text(self.words)
+
+
+def last_word(row: np.ndarray, height: int) -> int:
+    """The column where the last word of a row of print starts: after the last gap of paper wider
+    than a third of the letters' height (a space; letters stand closer, a date's dots too); 0 when
+    there is no such gap."""
+    inked = np.flatnonzero((row < 128).any(axis=0))
+    if inked.size < 2:
+        return 0
+    gaps = np.flatnonzero(np.diff(inked) > max(2, height / 3))
+    return int(inked[gaps[-1] + 1]) if gaps.size else 0
 
 
 SMALL_PRINT = 0.72  # a row of print less tall than this share of the value rows' height is a label

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.corpus import capture, documents
@@ -346,7 +347,7 @@ def test_a_name_read_with_low_confidence_is_read_again_alone(monkeypatch):
     import verification.cards as cards_module
     from verification.card_sheet import Sheet
 
-    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick: None)
+    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick, tails=(): None)
 
     case = build_case("direct-ready-form-photographed-v1")
     [data] = [data for name, data, _ in case.attachments if name == "scansione_tessera_sanitaria.jpg"]
@@ -385,6 +386,23 @@ def test_value_rows_are_read_without_their_labels():
     assert sheet.ocr_values(region, 6, (0,)) is None  # not the layout expected: no OCR, no words
 
 
+def test_of_the_cie_birth_row_only_the_date_is_read():
+    from verification.card_readers import CIE_FRONT_PICK, CIE_FRONT_TAILS, CIE_FRONT_VALUES
+    from verification.card_sheet import last_word
+
+    sheet = _canonical("cie", "front")
+    want = cc.expected("cie")
+    rows = cfd.lines(sheet.ocr_values(CIE_FRONT_VALUES, 6, CIE_FRONT_PICK, CIE_FRONT_TAILS))
+    birth = " ".join(w.text for w in rows[2])
+    assert birth == want["birth_date"].strftime("%d.%m.%Y")  # no place of birth before it
+    assert (rows[0][0].text, " ".join(w.text for w in rows[1])) == (want["surname"], want["given_names"])
+    row = np.full((30, 300), 255, np.uint8)
+    cv2.putText(row, "PAVIA (PV) 01.02.1980", (5, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 2)
+    start = last_word(row, 14)
+    assert 100 < start < 200 and (row[:, start - 3 : start] >= 128).all()  # in the space before the date
+    assert last_word(row[:, start:], 14) == 0  # the date is one word: its dots are no space
+
+
 def test_a_code_whose_check_character_was_misread_is_read_again_alone(monkeypatch):
     """'Q' read as '0' in the TS front's code row: that row is read again closer, not the whole region."""
     from verification.card_readers import READERS, TS_FRONT_VALUES
@@ -401,7 +419,7 @@ def test_a_code_whose_check_character_was_misread_is_read_again_alone(monkeypatc
     code = Word(want["codice_fiscale"][:-1] + slip, 90.0, x0, y0, x1 - x0, y1 - y0, first[0].line)
     misread = [code] + [w for w in words if w not in first]
     sheet.words.clear()  # as read by those rows alone
-    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick: misread)
+    monkeypatch.setattr(Sheet, "ocr_values", lambda self, region, expected, pick, tails=(): misread)
     found: dict = {"cf_sources": {}, "extra": {}}
     READERS[("ts_cns", "front")](sheet, found, cc.TODAY)
     assert found["cf_sources"]["front_text"] == want["codice_fiscale"]
