@@ -82,12 +82,13 @@ def page_quad(img: np.ndarray) -> np.ndarray | None:
     small = cv2.resize(work, (int(round(img.shape[1] * scale)), int(round(img.shape[0] * scale))),
                        interpolation=cv2.INTER_AREA)
     gray = cv2.GaussianBlur(gray_of(small), (5, 5), 0)
-    masks = [gray]
-    if small.ndim == 3:
+
+    def whiteness() -> np.ndarray:  # made only when the bright region is not a sheet (a card photo's is)
         hsv = cv2.cvtColor(small[:, :, :3], cv2.COLOR_BGR2HSV)
-        masks.append(cv2.GaussianBlur(cv2.subtract(hsv[:, :, 2], hsv[:, :, 1]), (5, 5), 0))
-    for source in masks:
-        mask = cv2.threshold(source, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+        return cv2.GaussianBlur(cv2.subtract(hsv[:, :, 2], hsv[:, :, 1]), (5, 5), 0)
+
+    for source in (lambda: gray, *((whiteness,) if small.ndim == 3 else ())):
+        mask = cv2.threshold(source(), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8))  # a striped desk's bright lines
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
