@@ -255,3 +255,20 @@ def test_a_doubtful_value_is_read_again_closer(monkeypatch, page_read, looks):
     form_image._reread_doubtful(page, labelled)
     assert "".join(labelled.values["email"].split()) == "anna.bianchi@example.org"
     assert len(calls) == looks
+
+
+def test_the_page_is_read_only_where_it_holds_ink(monkeypatch):
+    """The paper painted over around the fields is not handed to tesseract; boxes come back in page pixels."""
+    import numpy as np
+
+    from verification import form_image, ocr
+
+    page = np.full((1754, 1240), 240, np.uint8)
+    cv2.putText(page, "Cognome ROSSI", (300, 800), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 2)
+    seen, real = [], ocr.ocr_words
+    monkeypatch.setattr(ocr, "ocr_words", lambda img, **kw: seen.append(img.shape) or real(img, **kw))
+    boxes = form_image._ocr_boxes(page)
+    assert seen and seen[0][0] < 100 and seen[0][1] < 400  # one line's rectangle, not the A4 page
+    rossi = next(b for b in boxes if b.text == "ROSSI")
+    assert 450 < rossi.x0 < 520 and 770 < rossi.top < 800 and rossi.bottom <= 805  # where it was drawn
+    assert form_image._ocr_boxes(np.full((100, 100), 240, np.uint8)) == []
