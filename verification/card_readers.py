@@ -48,7 +48,8 @@ def _until(sheet: Sheet, regions, found: dict, needed: tuple[str, ...], extract,
     """Extract from what is read; read the next region while a needed field is missing, then `rest`:
     the rest of the card by default (rows already read across its width are not read again), None
     for a side whose regions hold every field it has. `values` — (region, expected rows, picked
-    rows, extract by row) — is the cheaper way tried before any region (see _from_values)."""
+    rows, extract by row[, rows read for their last word only]) — is the cheaper way tried before
+    any region (see _from_values)."""
     extract(sheet.words, found)
     if values and not all(found.get(k) for k in needed) and _from_values(sheet, found, *values, needed=needed):
         return

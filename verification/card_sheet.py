@@ -125,7 +125,7 @@ class Sheet:
         read: the caller falls back to reading the region whole when these
         rows do not give what it needs. Asked again, it answers from memory.
         Of the rows in `tails` (indexes as in `pick`) only the last word is
-        kept, told by the widest gap of ink on the row (see last_word).
+        kept: what follows the row's last space (see last_word).
         """
         key = (region, expected, pick, tails)
         if key not in self.values:
