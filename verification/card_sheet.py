@@ -145,12 +145,12 @@ class Sheet:
             rows = [(a, b) for a, b in rows if a > 0 and b < crop.shape[0]]
         if len(rows) != expected:
             return None
-        tails = tuple(i in tails for i in pick)
+        last_only = [i in tails for i in pick]
         rows = [rows[i] for i in pick]
         pad = max(2, min(b - a for a, b in rows) // 8)  # the faint tops and tails of letters the profile cut
         top, bottom = max(0, rows[0][0] - 3 * pad), min(crop.shape[0], rows[-1][1] + 3 * pad)
         canvas = np.full((bottom - top, crop.shape[1]), 255, np.uint8)
-        for (a, b), tail in zip(rows, tails, strict=True):
+        for (a, b), tail in zip(rows, last_only, strict=True):
             a, b = max(top, a - pad), min(bottom, b + pad)
             start = last_word(crop[a:b], b - a - 2 * pad) - 2 * pad if tail else 0
             canvas[a - top : b - top, max(0, start) :] = crop[a:b, max(0, start) :]

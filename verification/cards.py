@@ -204,6 +204,7 @@ def classify(card: Card, found: dict, today: date, effort: str = "full"
             doc = classify_text(cfd.all_text(sheet.ocr(FIELD_REGIONS[("ts_cns", "back")][0])), card.kind)
         return sheet, doc or ("ts_cns", "back"), None
     if has_chip_plate(sheet.image):  # only the TS-CNS front shows a contact plate
+        found["has_chip"] = True
         return sheet, ("ts_cns", "front"), None
     if card.kind != "booklet" and has_category_table(sheet.image):  # a shadow can make it a "page"
         return sheet, ("driving_licence", "back"), None
@@ -252,7 +253,7 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
     if mrz is not None:
         _from_mrz(mrz, found)
     if doc_type in ("ts_cns", "ts_no_chip") and side == "front":
-        found["has_chip"] = has_chip_plate(sheet.image)
+        found["has_chip"] = found.get("has_chip") or has_chip_plate(sheet.image)  # seen by classify, or turned
         if found["has_chip"]:
             doc_type = "ts_cns"
         elif doc_type == "ts_cns":
