@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The tick-box wording of the forms (SPEC.md), keyed by the export values.
-from verification.forms import RELATIONSHIP_LABELS  # noqa: F401 - re-exported for the templates
+from verification.forms.layout import RELATIONSHIP_LABELS  # noqa: F401 - re-exported for the templates
 
 STATUS_LABELS = {
     "received": "Ricevuta",

@@ -4,7 +4,7 @@
 
 Every document side of the test corpus (tests/corpus) is captured in each
 style (flat render, 300 dpi flatbed scan, phone photo, blurred, cut off,
-thumbnail) and read by verification.page_reader. CPU seconds count this
+thumbnail) and read by verification.cards.page. CPU seconds count this
 process and its children (tesseract subprocesses), with OMP_THREAD_LIMIT=1
 everywhere. The baseline is what a reader without card detection would do:
 tesseract over the whole page image, once as a subprocess (pytesseract,
@@ -25,10 +25,10 @@ from pathlib import Path
 os.environ["OMP_THREAD_LIMIT"] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.verification import card_cases as cc  # noqa: E402
-from verification import ocr  # noqa: E402
+from tests.verification.cards import cases as cc  # noqa: E402
+from verification.images import ocr  # noqa: E402
 from verification.evidence import SourceRef  # noqa: E402
-from verification.page_reader import read_cards_on_image  # noqa: E402
+from verification.cards.page import read_cards_on_image  # noqa: E402
 
 FIELDS = {  # what each side should give, as CardReading attribute -> expected() key
     ("cie", "front"): ("number", "expiry", "surname", "given_names"),

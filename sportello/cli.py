@@ -273,7 +273,7 @@ def demo() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def forms(folder: Path) -> None:
     """Write the three fillable PDF forms into FOLDER."""
-    from verification.forms import write_forms
+    from verification.forms.layout import write_forms
 
     folder.mkdir(parents=True, exist_ok=True)
     for path in write_forms(folder):

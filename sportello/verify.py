@@ -24,8 +24,8 @@ from sportello.pipeline import JOINED_BY_SENDER, open_new_request
 from verification import codice_fiscale as cf
 from verification.assemble import assemble
 from verification.evidence import RejectedAttachment
-from verification.reader import read_attachment
-from verification.reading import FormReading
+from verification.attachment import read_attachment
+from verification.readings import FormReading
 from verification.verdict import decide
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from intake.mime import Limits, parse_message  # noqa: E402
 from verification.assemble import assemble  # noqa: E402
 from verification.evidence import RejectedAttachment  # noqa: E402
-from verification.reader import read_attachment  # noqa: E402
+from verification.attachment import read_attachment  # noqa: E402
 from verification.verdict import decide  # noqa: E402
 
 from tests.corpus.cases import Case, build_case, to_email  # noqa: E402

@@ -22,7 +22,7 @@ from datetime import date
 from verification import codice_fiscale as cf
 from verification.evidence import DocumentEvidence, FormEvidence, PersonFields, RejectedAttachment, RequestEvidence
 from verification.names import names_compatible
-from verification.reading import CardReading, FormReading
+from verification.readings import CardReading, FormReading
 
 ID_SIDE_SLOT = {"front": "id_front", "back": "id_back", "data_page": "id_front", None: "id_front"}
 CNS_SIDE_SLOT = {"front": "holder_cns_front", "back": "holder_cns_back"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from verification.mrz import MrzData
+from verification.mrz.text import MrzData
 
 # SPEC.md "Document slots".
 SLOTS = (

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from tests.corpus.cards import MRZ_PITCH, dmy, mrz_zone, photo_area
 from tests.corpus.drawing import draw_signature, emblem, fit_font, font, guilloche
 from tests.corpus.people import Person
-from verification.mrz_build import make_td3
+from verification.mrz.build import make_td3
 
 PASSPORT_SIZE = (1476, 1039)  # TD3 at 300 dpi
 PAPER_ID_SIZE = (1560, 900)  # the open booklet: two pages side by side

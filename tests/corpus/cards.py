@@ -25,7 +25,7 @@ from tests.corpus.drawing import (
     rounded_card,
 )
 from tests.corpus.people import Person
-from verification.mrz_build import make_td1
+from verification.mrz.build import make_td1
 
 CARD_SIZE = (1012, 638)  # ID-1 at 300 dpi
 MRZ_PITCH = 30  # ICAO 9303: 2.54 mm per character, at 300 dpi

@@ -16,7 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tests.corpus import capture
 from tests.corpus.drawing import draw_signature, font, signature_points
-from verification import forms
+from verification.forms import layout as forms
 
 COPY_STYLES = ("fillable", "flattened", "scanned", "scanned_pdf", "photographed", "photographed_blurred")
 _PAGE_H = A4[1]

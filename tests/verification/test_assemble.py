@@ -5,7 +5,7 @@ from datetime import date
 
 from verification.assemble import assemble, place_cards
 from verification.evidence import FormEvidence, SourceRef
-from verification.reading import CardReading, FormReading
+from verification.readings import CardReading, FormReading
 from verification.verdict import decide
 
 from tests.verification.factories import DECLARANT, HOLDER, PAPER_ID_INVALID_FROM, TODAY, cie_mrz

@@ -9,7 +9,7 @@ from __future__ import annotations
 from verification import codice_fiscale as cf
 from verification.evidence import DocumentEvidence, PersonFields, RequestEvidence
 from verification.findings import Finding, finding
-from verification.mrz import MrzData
+from verification.mrz.text import MrzData
 from verification.names import names_compatible
 from verification.rules.common import agreed_cf, cf_readings, form_person, persons, usable_cf, valid_cf_groups
 

@@ -1,0 +1,7 @@
+"""Image and PDF plumbing the readers stand on; none of it knows a document.
+
+`pdf` shows a PDF's pages as characters, words, paths and pictures, `sheet`
+finds and straightens a sheet of paper in a photo, `ocr` runs tesseract on
+small regions, `barcode` decodes Code 39/128, `faces` finds faces on ID
+photos.
+"""
