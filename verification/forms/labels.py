@@ -16,8 +16,8 @@ from statistics import median
 
 from verification.forms import layout as forms
 from verification.evidence import FormEvidence, PersonFields
+from verification.images.boxes import Box
 from verification.forms.text import (
-    Box,
     Hit,
     Line,
     clean_value,

@@ -35,7 +35,8 @@ from verification.evidence import RELATIONSHIPS, SourceRef
 from verification.forms.picture_reader import looks_like_form, read_form_image  # noqa: F401 - the reader's API
 from verification.forms.labels import LabelledForm, evidence_from_values, guess_sections, raw_fields_of, read_labels
 from verification.forms.marks import SIGNATURE_MIN_FILL, best_tick, binarize, relationship_fills, signature_ink
-from verification.forms.text import Box, Hit, classify_form_text, fold_words, is_form_text
+from verification.images.boxes import Box
+from verification.forms.text import Hit, classify_form_text, fold_words, is_form_text
 from verification.images.pdf import Document, Page
 from verification.readings import FormReading
 from verification.forms.signature import pdf_digital_signature, signer_cf_from_certificate

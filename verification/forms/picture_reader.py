@@ -50,8 +50,8 @@ from verification.forms.marks import (
     square_fill,
     squares_in,
 )
+from verification.images.boxes import Box
 from verification.forms.text import (
-    Box,
     cf_doubtful,
     classify_form_text,
     clean_value,

@@ -21,6 +21,7 @@ from functools import lru_cache
 import phonenumbers
 
 from verification import codice_fiscale as cf
+from verification.images.boxes import Box
 from verification.forms import layout as forms
 
 # --- folding and fuzzy phrases --------------------------------------------------------------------
@@ -136,26 +137,6 @@ def classify_form_text(text: str) -> str | None:
 
 
 # --- positioned words -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Box:
-    """A word (or a part of one) with its box; y grows downwards; any unit."""
-
-    text: str
-    x0: float
-    top: float
-    x1: float
-    bottom: float
-    conf: float = 100.0
-
-    @property
-    def height(self) -> float:
-        return self.bottom - self.top
-
-    @property
-    def cy(self) -> float:
-        return (self.top + self.bottom) / 2
 
 
 def split_box(box: Box) -> list[Box]:

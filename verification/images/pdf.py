@@ -22,7 +22,7 @@ import pdfplumber
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 
-from verification.forms.text import Box
+from verification.images.boxes import Box
 
 log = logging.getLogger(__name__)
 

@@ -243,7 +243,7 @@ def test_a_doubtful_value_is_read_again_closer(monkeypatch, page_read, looks):
     from verification.forms import picture_reader as form_image
     from verification.images import ocr
     from verification.forms.labels import LabelledForm
-    from verification.forms.text import Box
+    from verification.images.boxes import Box
 
     img = Image.new("L", (1240, 120), 250)
     ImageDraw.Draw(img).text((100, 50), "anna.bianchi@example.org", font=font("sans", 17), fill=25)
