@@ -10,10 +10,11 @@ import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backoffice.access import find_message
 from backoffice.auth import CurrentUser, current_user
+from backoffice.badges import failed_intake_clauses
 from backoffice.templating import flash, render
 from db import lifecycle
 from db.models import Message, Request as Req
@@ -23,22 +24,13 @@ router = APIRouter()
 LIMIT = 200
 
 
-def _failed(user: CurrentUser):
-    return (Message.intake_status == "failed", Message.province.in_(user.provinces))
-
-
-def failed_count(app, user: CurrentUser) -> int:
-    with app.db.session() as s:
-        return s.scalar(select(func.count()).select_from(Message).where(*_failed(user))) or 0
-
-
 @router.get("/intake-non-riuscite")
 def failed_list(request: Request, user: CurrentUser = Depends(current_user)):
     app = request.app.state.sportello
     with app.db.session() as s:
         rows = s.execute(select(Message, Req.reference, Req.status)
                          .join(Req, Message.request_id == Req.id)
-                         .where(*_failed(user), Req.province.in_(user.provinces))
+                         .where(*failed_intake_clauses(user.provinces), Req.province.in_(user.provinces))
                          .order_by(Message.stored_at.asc(), Message.id.asc()).limit(LIMIT)).all()
         return render(request, "failed_intake.html", user=user, nav="intake", rows=rows,
                       can_reprocess=request.app.state.reprocess is not None)

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.templating import Jinja2Templates
 
 from backoffice import labels, sla
+from backoffice.badges import failed_intake_count
 from backoffice.security import csrf_token
 from config.settings import PROVINCE_NAMES
 
@@ -99,14 +100,12 @@ def flash(request: Request, kind: str, text: str) -> None:
 
 
 def render(request: Request, name: str, *, user=None, status_code: int = 200, **context: Any):
-    from backoffice.intake_failures import failed_count  # the nav badge
-
     state = request.app.state
     ctx = {
         "user": user,
         "csrf_token": csrf_token(request),
         "flashes": request.session.pop("flash", []),
-        "failed_intake": failed_count(state.sportello, user) if user else 0,
+        "failed_intake": failed_intake_count(state.sportello, user.provinces) if user else 0,
         "nav": context.pop("nav", ""),
         **context,
     }
