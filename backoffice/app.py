@@ -23,7 +23,7 @@ from backoffice.auth import MAX_FAILURES_PER_CLIENT, WINDOW, ClientThrottle, Log
 from backoffice.scans import ScanRenderer
 from backoffice.security import CsrfError, SecurityHeaders, load_secret_key, verify_csrf
 from backoffice.templating import flash, render
-from sportello.app import App
+from db.app import App
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"

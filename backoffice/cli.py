@@ -12,7 +12,7 @@ import click
 
 from backoffice import users as accounts
 from config.settings import PROVINCES, ConfigError
-from sportello.app import App, NotInitialised
+from db.app import App, NotInitialised
 
 
 def _app(config_path: str | None) -> App:

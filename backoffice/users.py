@@ -16,7 +16,7 @@ from backoffice.passwords import hash_password, password_problem
 from config.settings import PROVINCES
 from db import lifecycle
 from db.models import User
-from sportello.app import App
+from db.app import App
 
 ROLES = ("operator", "supervisor", "admin")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")

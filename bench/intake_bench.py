@@ -34,7 +34,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from db.migrate import upgrade  # noqa: E402
 from db.models import Message  # noqa: E402
-from sportello.app import App  # noqa: E402
+from db.app import App  # noqa: E402
 from tests import mailfactory as mf  # noqa: E402
 from tests.dovecot import Dovecot  # noqa: E402
 from tests.intake.intake_env import crlf, toml_section  # noqa: E402

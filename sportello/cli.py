@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from config.settings import PROVINCES, ConfigError
-from sportello.app import App, NotInitialised
+from db.app import App, NotInitialised
 
 EXIT_USAGE = 2
 

@@ -22,7 +22,7 @@ from intake import threading
 from intake.autoreply import classify_automatic
 from intake.sync import MailOrigin
 from intake.mime import Limits, NotAnEmail, ParsedMessage, body_sha256, generated_message_id, parse_message
-from sportello.app import App, today
+from db.app import App, today
 
 log = logging.getLogger(__name__)
 

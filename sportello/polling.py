@@ -11,7 +11,7 @@ from config.settings import PROVINCES, MailboxSettings
 from intake import sync
 from intake.maildir import MaildirSource
 from intake.source import SourceUnavailable
-from sportello.app import App
+from db.app import App
 from sportello.pipeline import ingest
 
 log = logging.getLogger(__name__)

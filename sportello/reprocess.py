@@ -9,7 +9,7 @@ from __future__ import annotations
 from db import lifecycle
 from db.models import Message
 from sportello import pipeline
-from sportello.app import App
+from db.app import App
 from sportello.verify import verify_pending
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from intake.maildir import MaildirSource
-from sportello.app import App
+from db.app import App
 
 
 def sample_files() -> list:

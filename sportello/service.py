@@ -23,7 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake import outgoing, sync
-from sportello.app import App
+from db.app import App
 from sportello.polling import Mailbox, mailboxes, poll_mailbox
 
 log = logging.getLogger(__name__)

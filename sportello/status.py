@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from db.models import MailboxState, Message, OutgoingMail, Request, utcnow
-from sportello.app import App
+from db.app import App
 from sportello.polling import mailboxes
 
 DEFAULT_STALE_AFTER = 3600

@@ -19,7 +19,7 @@ from config.settings import PROVINCE_NAMES
 from db import lifecycle
 from db.models import Attachment, Document, Finding, Message, Request
 from intake import outgoing
-from sportello.app import App, today
+from db.app import App, today
 from sportello.pipeline import JOINED_BY_SENDER, open_new_request
 from verification import codice_fiscale as cf
 from verification.assemble import assemble

@@ -70,7 +70,7 @@ def config_file(tmp_path, db_url) -> Path:
 def app(config_file):
     """An initialised App on a fresh database and data folder."""
     from db.migrate import upgrade
-    from sportello.app import App
+    from db.app import App
 
     a = App.from_config(str(config_file))
     upgrade(a.db.engine)

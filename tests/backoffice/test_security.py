@@ -154,7 +154,7 @@ def test_security_headers_and_no_store(login, seeded):
 def test_session_cookie_flags(app, seeded):
     from backoffice.app import create_app
     from config.settings import BackofficeSettings
-    from sportello.app import App
+    from db.app import App
 
     c = Client(create_app(app))
     c.get("/accesso")

@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from db.models import Attachment, MailboxState, Message, Request
-from sportello.app import App
+from db.app import App
 from tests.conftest import write_config
 
 SPORTELLO = str(Path(sys.executable).with_name("sportello"))

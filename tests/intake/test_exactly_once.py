@@ -18,7 +18,7 @@ import pytest
 
 from intake.imap import ImapSource
 from intake.sync import PassReport, poller_id, sync_imap
-from sportello.app import App
+from db.app import App
 from sportello.polling import _ingest_for, mailboxes, poll_mailbox
 from tests import mailfactory as mf
 from tests.intake.intake_env import IntakeEnv, crlf, wait_for
