@@ -35,15 +35,15 @@ def _textless_pages(data: bytes) -> list[int]:
 
 def read_attachment(filename: str, content_type: str, data: bytes, *, today: date,
                     signer_certificate: bytes | None = None) -> AttachmentReading:
-    from verification.forms import pdf_reader as form_reader
-    from verification.cards import find as imaging
-    from verification.cards import page as page_reader
+    from verification.forms import pdf_reader
+    from verification.cards import find
+    from verification.cards import page
 
     out = AttachmentReading()
     signer: tuple[bool, str | None] = (signer_certificate is not None, None)
     try:
         if content_type == "application/pdf":
-            form = form_reader.read_form_pdf(data, filename, signer_certificate=signer_certificate)
+            form = pdf_reader.read_form_pdf(data, filename, signer_certificate=signer_certificate)
             if form is not None:
                 out.forms.append(form)
                 wanted = set(_textless_pages(data))
@@ -51,16 +51,16 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
                 wanted = None  # every page
                 # A scanned PDF signed digitally: the form is read from its
                 # pictures, and the PDF's signature still signs it.
-                signer = form_reader.digital_signer(data, signer_certificate)
+                signer = pdf_reader.digital_signer(data, signer_certificate)
             if wanted is None or wanted:
-                pages = imaging.pdf_page_images(data)
+                pages = find.pdf_page_images(data)
                 pages = [(i + 1, img) for i, img in enumerate(pages) if wanted is None or i in wanted]
             else:
                 pages = []  # the form's text layer is on every page: nothing to render
         elif content_type in IMAGE_TYPES:
-            pages = list(enumerate(imaging.load_image(data), start=1))
+            pages = list(enumerate(find.load_image(data), start=1))
             if signer_certificate is not None:  # a picture inside a .p7m
-                signer = form_reader.digital_signer(data, signer_certificate)
+                signer = pdf_reader.digital_signer(data, signer_certificate)
         else:
             return out
     except Exception as exc:  # noqa: BLE001 - a file we cannot open is a finding, not a crash
@@ -70,14 +70,14 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
 
     for number, img in pages:
         source = SourceRef(filename, number)
-        if form_reader.looks_like_form(img):
-            form = form_reader.read_form_image(img, source)
+        if pdf_reader.looks_like_form(img):
+            form = pdf_reader.read_form_image(img, source)
             if form is not None:
                 if signer[0]:
-                    form = form_reader.with_digital_signature(form, signer[1])
+                    form = pdf_reader.with_digital_signature(form, signer[1])
                 out.forms.append(form)
                 continue
-        found = page_reader.read_cards_on_image(img, source, today)
+        found = page.read_cards_on_image(img, source, today)
         if not found:
             # The citizen sent a picture we cannot make out: they must hear
             # "send it again, readable", not "it is missing".

@@ -29,7 +29,7 @@ from verification.images import ocr
 from verification.cards.regions import FIELD_REGIONS, REST, Region, Sheet
 
 
-# Labels, as regexes over upper-case unaccented text (card_fields.fold).
+# Labels, as regexes over upper-case unaccented text (cards.fields.fold).
 # Prefixes, so that a label OCR ran into its value ("Cognom FUMAGALLI") still counts.
 EXPIRY = r"SCADEN|CADENZ|EXPIR|XPIRY|^4B\b|^9\.?\s*DATA"
 SURNAME = r"COGNOM|SURNAM|^1\.$"

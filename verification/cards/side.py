@@ -236,7 +236,7 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
               unreadable_reason: str | None = None) -> CardReading:
     """Read one card side (see the module docstring). Never raises for what it cannot read: fields stay None.
 
-    An unreadable card (`readable=False`, from imaging.assess) is only
+    An unreadable card (`readable=False`, from cards.find.assess) is only
     classified, so that the citizen can be told which side to send again.
     """
     found: dict = {"cf_sources": {}, "extra": {}}

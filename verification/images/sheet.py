@@ -35,7 +35,7 @@ WORK_SIDE = 800  # the longest side of the copy a picture's sheet and cards are 
 def downscaled(img: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     """`img` scaled down (area filter) so that its longest side is at most `side`; the picture itself
     when it is no larger. The last one is kept: the sheet (page_quad) and then the cards
-    (imaging.find_cards) are looked for on the same copy of the same picture (~5 ms a photo)."""
+    (cards.find.find_cards) are looked for on the same copy of the same picture (~5 ms a photo)."""
     scale = min(1.0, side / max(img.shape[:2]))
     if scale >= 1.0:
         return img
