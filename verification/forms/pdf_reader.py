@@ -1,6 +1,10 @@
 """Reading a request form back from a PDF: its fields, else its text layer.
 
-1. A fillable PDF with its fields filled: values by field name (method "fields").
+1. A fillable PDF with its fields filled (method "fields"): our own form by its
+   field names; anyone else's by the label printed beside or above each widget,
+   inside its section, as the page shows it (names are whatever the author's
+   tool gave: `h_cognome`, `Testo12`); by names only where the page has no
+   sections to read.
 2. A PDF whose text layer holds the form's title (flattened, printed to PDF,
    or a scan with a text layer): values by label (method "text", see
    verification.forms.labels).
@@ -25,7 +29,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pypdf import PdfReader
@@ -36,7 +40,7 @@ from verification.forms.picture_reader import looks_like_form, read_form_image  
 from verification.forms.labels import LabelledForm, evidence_from_values, guess_sections, raw_fields_of, read_labels
 from verification.forms.marks import SIGNATURE_MIN_FILL, best_tick, binarize, relationship_fills, signature_ink
 from verification.images.boxes import Box
-from verification.forms.text import Hit, classify_form_text, fold_words, is_form_text
+from verification.forms.text import Hit, classify_form_text, find_phrase, fold_words, is_form_text
 from verification.images.pdf import Document, Page
 from verification.readings import FormReading
 from verification.forms.signature import pdf_digital_signature, signer_cf_from_certificate
@@ -71,9 +75,24 @@ def read_form_pdf(data: bytes, filename: str, signer_certificate: bytes | None =
         values, ticked, ours = fields
         if not (is_form_text(text) or form_type or ours):
             return None
-        labelled = read_labels(boxes, form_type or guess_sections(text))
+        widgets = [] if ours else _widgets(reader, document.pages)
+        filled = [w.box for w in widgets if w.box is not None]
+        labelled = read_labels(boxes + filled, form_type or guess_sections(text))
         marks = _PageMarks(document.pages)
-        if values:
+        if ours and values:
+            method = "fields"
+            relationship = _one(ticked)
+        elif filled and find_phrase(fold_words(text), forms.HOLDER_SECTION):
+            # Someone else's fillable form: each value by the label printed beside or above its
+            # widget, in its section, as a reader of the page would; never by the widget's name.
+            method = "fields"
+            by_name, values = values, dict(labelled.values)
+            used = {" ".join(v.split()) for v in values.values()}
+            # A widget no label claimed keeps what its name says, where the labels said nothing.
+            values |= {k: v for k, v in by_name.items() if k not in values and " ".join(v.split()) not in used}
+            ticked = _ticked_by_label(widgets, labelled) or ticked
+            relationship = _one(ticked)
+        elif values:  # filled fields with no box on any page: their names are all there is
             method = "fields"
             relationship = _one(ticked)
         else:
@@ -192,6 +211,106 @@ def _field_values(reader: PdfReader) -> tuple[dict[str, str], list[str], bool]:
                 values[key] = str(value).strip()
     ticked.sort(key=RELATIONSHIPS.index)
     return values, ticked, any(name.rsplit(".", 1)[-1] in _KNOWN_FIELDS for name in fields)
+
+
+@dataclass(frozen=True)
+class _Widget:
+    """A form field's widget on a page: its value placed where it is printed, or its tick box."""
+
+    name: str
+    tooltip: str
+    box: Box | None  # a filled text field's value, in document coordinates
+    checked: bool
+    rect: tuple[float, float, float, float]  # x0, top, x1, bottom in document coordinates
+
+
+def _inherited(obj, key: str):
+    while obj is not None:
+        if key in obj:
+            return obj[key]
+        parent = obj.get("/Parent")
+        obj = parent.get_object() if parent is not None else None
+    return None
+
+
+def _font_size(obj) -> float | None:
+    match = re.search(r"([\d.]+)\s+Tf", str(_inherited(obj, "/DA") or ""))
+    try:
+        return float(match.group(1)) if match and float(match.group(1)) > 0 else None
+    except ValueError:
+        return None
+
+
+def _widgets(reader: PdfReader, pages: list[Page]) -> list[_Widget]:
+    """Every text and tick-box widget of the form, placed in the pages' document coordinates."""
+    out: list[_Widget] = []
+    try:
+        for pdf_page, page in zip(reader.pages, pages):
+            box = pdf_page.mediabox
+            left, top = float(box.left), float(box.top)
+            for ref in pdf_page.get("/Annots") or []:
+                obj = ref.get_object()
+                if obj.get("/Subtype") != "/Widget" or "/Rect" not in obj:
+                    continue
+                (x0, x1), (y0, y1) = sorted(map(float, obj["/Rect"][0::2])), sorted(map(float, obj["/Rect"][1::2]))
+                rect = (x0 - left, page.doctop + top - y1, x1 - left, page.doctop + top - y0)
+                name = str(_inherited(obj, "/T") or "")
+                tooltip = str(_inherited(obj, "/TU") or "")
+                kind, value = _inherited(obj, "/FT"), _inherited(obj, "/V")
+                if kind == "/Tx" and value is not None and str(value).strip():
+                    out.append(_Widget(name, tooltip, _value_box(str(value).strip(), rect, _font_size(obj)), False, rect))
+                elif kind == "/Btn":
+                    state = str(obj.get("/AS") or value or "").lstrip("/")
+                    out.append(_Widget(name, tooltip, None, state.lower() not in ("", "off", "no", "false", "0"), rect))
+    except Exception as exc:  # noqa: BLE001 - a broken annotation tree: the labels of the page still read
+        log.info("PDF widgets unreadable: %s", type(exc).__name__)
+    return out
+
+
+def _value_box(value: str, rect: tuple[float, float, float, float], size: float | None) -> Box:
+    """The value as a word box where the viewer shows it: left in the widget, centred on its height."""
+    x0, top, x1, bottom = rect
+    height = min(size or 10.0, bottom - top) if bottom > top else (size or 10.0)
+    middle = (top + bottom) / 2
+    start = x0 + min(2.0, (x1 - x0) / 10)
+    width = min(x1 - start, 0.55 * height * len(value)) if x1 > start else 0.55 * height * len(value)
+    return Box(" ".join(value.split()), start, middle - height / 2, start + max(width, 1.0), middle + height / 2)
+
+
+def _ticked_by_label(widgets: list[_Widget], labelled: LabelledForm) -> list[str]:
+    """The relationship of each ticked box: by the label beside it, else its tooltip, else its name.
+
+    Which side a box's label is on is the form's own habit: the side where the boxes' labels
+    sit closest, over all its boxes (a box between two labels belongs to the nearer habit).
+    """
+    boxes = [w for w in widgets if w.box is None]
+    near = [_labels_beside(w.rect, labelled) for w in boxes]
+    totals = {side: sum(n[side][0] for n in near if n[side]) / max(1, sum(1 for n in near if n[side]))
+              for side in ("right", "left")}
+    counts = {side: sum(1 for n in near if n[side]) for side in ("right", "left")}
+    side = max(("right", "left"), key=lambda k: (counts[k], -totals[k]))
+    ticked: list[str] = []
+    for w, n in zip(boxes, near):
+        if not w.checked:
+            continue
+        code = (n[side][1] if n[side] else None) or relationship_code(w.tooltip) or relationship_code(w.name)
+        if code and code not in ticked:
+            ticked.append(code)
+    return sorted(ticked, key=RELATIONSHIPS.index)
+
+
+def _labels_beside(rect: tuple[float, float, float, float], labelled: LabelledForm) -> dict:
+    """The nearest relationship label on the box's line on each side: {"right": (gap, code) | None, "left": …}."""
+    x0, top, x1, bottom = rect
+    middle, size = (top + bottom) / 2, max(bottom - top, labelled.word_height, 1.0)
+    best: dict = {"right": None, "left": None}
+    for code, hit in labelled.relationship_labels.items():
+        if abs((hit.top + hit.bottom) / 2 - middle) > size:
+            continue
+        for side, gap in (("right", hit.x0 - x1), ("left", x0 - hit.x1)):
+            if -size / 2 <= gap < 6 * size and (best[side] is None or gap < best[side][0]):
+                best[side] = (gap, code)
+    return best
 
 
 def _one(ticked: list[str]) -> str | None:
