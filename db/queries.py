@@ -27,11 +27,16 @@ def request_by_message_ids(session: Session, message_ids: tuple[str, ...]) -> Re
     return None
 
 
-def incomplete_request_of_sender(session: Session, sender: str) -> Request | None:
-    """The newest request of this sender still waiting in `incomplete`."""
+# A request still gathering its documents: not yet checked (two mails fetched in one poll), waiting
+# for the citizen, or held for a person (a question sent before the files).
+GATHERING = ("received", "incomplete", "needs_review")
+
+
+def gathering_request_of_sender(session: Session, sender: str) -> Request | None:
+    """The newest request of this sender still gathering documents (see GATHERING)."""
     return session.scalar(
         select(Request)
-        .where(Request.sender_email == sender, Request.status == "incomplete")
+        .where(Request.sender_email == sender, Request.status.in_(GATHERING))
         .order_by(Request.id.desc())
         .limit(1)
     )

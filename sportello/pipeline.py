@@ -204,11 +204,12 @@ def _thread(s: Session, msg: Message, parsed: ParsedMessage | None, province: st
         for ref in c.body_references:
             if (req := queries.request_by_reference(s, ref)) is not None:
                 return req, "marker"
-        # A fresh mail from a citizen whose request waits for documents joins
-        # it; verification splits it off again if its documents plainly
+        # A fresh mail from a citizen whose request is still gathering documents
+        # (not checked yet, incomplete, or held for a person) joins it;
+        # verification splits it off again if its documents plainly
         # belong to someone else (sportello.verify).
         if parsed.sender and classify_automatic(parsed) is None:
-            if (req := queries.incomplete_request_of_sender(s, parsed.sender)) is not None:
+            if (req := queries.gathering_request_of_sender(s, parsed.sender)) is not None:
                 return req, JOINED_BY_SENDER
     return open_new_request(s, province, _address(parsed)), "new"
 

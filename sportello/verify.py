@@ -26,10 +26,11 @@ from verification.assemble import assemble
 from verification.evidence import RejectedAttachment
 from verification.attachment import read_attachment
 from verification.readings import FormReading
-from verification.verdict import decide
+from verification.verdict import Verdict, decide
 
 log = logging.getLogger(__name__)
 ACTOR = "verification"
+NO_ATTACHMENTS = "nessun allegato: una domanda o una richiesta senza documenti, da leggere"
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,11 @@ def verify_request(app: App, request_id: int) -> str | None:
         _split_off(app, request_id, strangers)
         return verify_request(app, request_id)
     evidence, placed, form = assemble(forms, cards, rejected, day, app.settings.verification.paper_id_invalid_from)
-    verdict = decide(evidence)
+    verdict, reason = decide(evidence), None
+    if not snap.items:
+        # Nothing attached to any message: a question, or a request sent before its files. A person
+        # answers it; a letter asking for a form and four documents would answer nobody's question.
+        verdict, reason = Verdict("needs_review", ()), NO_ATTACHMENTS
 
     with app.db.session() as s:
         req = s.get(Request, request_id)
@@ -157,7 +162,7 @@ def verify_request(app: App, request_id: int) -> str | None:
                                 evidence=_point_at_scan(dict(f.evidence), placed, where))
                         for f in verdict.findings]
         _record_people(req, form)
-        lifecycle.transition(s, req, verdict.status, ACTOR, codes=list(verdict.codes))
+        lifecycle.transition(s, req, verdict.status, ACTOR, reason=reason, codes=list(verdict.codes))
         _answer(app, s, req, verdict.status, verdict.citizen_messages())
     log.info("verified %s: %s", snap.reference, verdict.status)
     return verdict.status

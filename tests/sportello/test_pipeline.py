@@ -58,7 +58,7 @@ def test_replies_join_by_reference_by_in_reply_to_and_by_quoted_marker(app):
 
 
 def test_a_fresh_mail_from_a_sender_whose_request_is_incomplete_joins_it(app):
-    first = ingest(app, mf.mail(seed=20), "BG")
+    first = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=4), "fronte.jpg"), seed=20), "BG")
     verify_pending(app)
     assert _requests(app)[first.reference][0] == "incomplete"
     again = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=5), "retro.jpg"), seed=21, subject="il retro"), "BG")
@@ -111,3 +111,32 @@ def test_replies_to_one_address_are_rate_limited(app):
     assert len(_ours(app)) == outgoing.MAX_REPLIES_PER_DAY
     with app.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "mail_suppressed")) >= 1
+
+
+def test_a_mail_with_nothing_attached_goes_to_a_person_not_a_letter_asking_for_everything(app):
+    question = mf.simple(seed=30, subject="informazioni PIN tessera sanitaria",
+                         text="Buongiorno, come posso avere il PIN della tessera di mia madre? Grazie")
+    out = ingest(app, question, "CO")
+    verify_pending(app)
+    with app.db.session() as s:
+        req = s.scalar(select(Request).where(Request.reference == out.reference))
+        assert (req.status, req.findings) == ("needs_review", [])
+        (event,) = [e for e in req.events if e.kind == "status" and e.to_status == "needs_review"]
+        assert "nessun allegato" in (event.detail.get("reason") or "")
+        kinds = [m.kind for m in s.scalars(select(OutgoingMail))]
+    assert kinds == ["acknowledgement"]  # "we have it", never "send the form and four documents"
+
+
+def test_two_fresh_mails_of_one_sender_fetched_in_one_poll_are_one_request(app):
+    first = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=1), "documenti.jpg"), seed=31, subject="documenti"), "VA")
+    second = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=2), "tessera.jpg"), seed=32, subject="la tessera"), "VA")
+    assert second.reference == first.reference  # the first was still `received`, not yet checked
+    verify_pending(app)
+    assert _requests(app) == {first.reference: ("incomplete", 2)}
+
+
+def test_documents_sent_after_a_question_join_it(app):
+    asked = ingest(app, mf.simple(seed=33, subject="domanda"), "SO")
+    verify_pending(app)
+    sent = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=3), "fronte.jpg"), seed=34), "SO")
+    assert sent.reference == asked.reference
