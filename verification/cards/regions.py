@@ -41,6 +41,35 @@ PHOTO_REGIONS: dict[str, Region] = {
 }
 
 
+def light_background(grey: np.ndarray) -> np.ndarray:
+    """Dark print on light ground everywhere: bands of light print on a dark ground are inverted.
+
+    A TS-CNS prints TESSERA SANITARIA in white on a blue band, and tesseract
+    reads dark on light only. A row is of such a band when its ground (the
+    median) is dark and its print (the few pixels far from the median) is
+    lighter than the ground; the decision is smoothed over a band's height, and
+    the band's empty dark rows between and around its lines go with them. A dimly lit
+    card keeps its dark print darker than its ground, and is left alone.
+    """
+    lo, ground, hi = np.percentile(grey, (3, 50, 97), axis=1)
+    light_print = ((hi - ground) > 40) & ((hi - ground) > 1.5 * (ground - lo))
+    k = max(3, grey.shape[0] // 20) | 1
+    share = cv2.blur(light_print.astype(np.float32).reshape(-1, 1), (1, k)).ravel()
+    dark = ground < 140
+    flip = (share > 0.2) & dark
+    if not flip.any():
+        return grey
+    # The band's empty edges, above its first line and below its last, go with it.
+    for step in (1, -1):
+        rows = range(1, len(flip)) if step == 1 else range(len(flip) - 2, -1, -1)
+        for i in rows:
+            if not flip[i] and flip[i - step] and dark[i]:
+                flip[i] = True
+    out = grey.copy()
+    out[flip] = 255 - out[flip]
+    return out
+
+
 @dataclass
 class Sheet:
     """A card being read: its image and every word OCR'd from it so far, in card coordinates."""
@@ -57,7 +86,7 @@ class Sheet:
     def flat(self) -> np.ndarray:
         """Grey, with the lighting divided out: tesseract's global Otsu threshold fails on an unevenly lit photo."""
         if self._flat is None:
-            grey = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+            grey = light_background(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
             background = cv2.dilate(grey, cv2.getStructuringElement(cv2.MORPH_RECT, (21, 21)))
             flat = cv2.divide(grey, background, scale=255)
             if self.sharpen:  # unsharp mask: a 200 dpi scan enlarged 1.5x otherwise loses whole lines

@@ -1,0 +1,69 @@
+"""Print light on a dark band (the TS-CNS's white TESSERA SANITARIA on blue) is read like dark on light.
+
+The cards here are drawn with OpenCV's Hershey fonts, by a hand the corpus
+never uses: a blue header band with the title in white, the fields below, and
+no chip drawn, as a photo of a card often shows it (the plate in glare).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import cv2
+import numpy as np
+import pytest
+
+from verification.cards.find import Card
+from verification.cards.regions import light_background
+from verification.cards.side import classify
+from verification.evidence import SourceRef
+from verification.cards.side import read_card
+
+W, H = 1012, 638
+FONT = cv2.FONT_HERSHEY_DUPLEX
+
+
+def _ts_front(with_cns_line: bool, band=(150, 80, 20)) -> np.ndarray:
+    img = np.full((H, W, 3), (245, 235, 225), np.uint8)
+    cv2.rectangle(img, (0, 0), (W, 120), band, -1)
+    cv2.putText(img, "Ministero dell'Economia", (30, 45), FONT, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(img, "TESSERA SANITARIA", (500, 60), FONT, 1.3, (255, 255, 255), 2, cv2.LINE_AA)
+    if with_cns_line:
+        cv2.putText(img, "Carta Nazionale dei Servizi", (560, 100), FONT, 0.8, (255, 255, 255), 1, cv2.LINE_AA)
+    rows = [("Codice Fiscale", "RSSMRA80A01F205X"), ("Cognome", "ROSSI"), ("Nome", "MARIO"),
+            ("Data di scadenza", "01/05/2031")]
+    for i, (label, value) in enumerate(rows):
+        y = 170 + i * 95
+        cv2.putText(img, label, (250, y), FONT, 0.6, (90, 60, 40), 1, cv2.LINE_AA)
+        cv2.putText(img, value, (250, y + 40), FONT, 1.1, (20, 20, 20), 2, cv2.LINE_AA)
+    return img
+
+
+def test_a_dark_band_with_light_print_is_inverted_and_nothing_else():
+    grey = cv2.cvtColor(_ts_front(True), cv2.COLOR_BGR2GRAY)
+    out = light_background(grey)
+    flipped = np.flatnonzero((out != grey).any(axis=1))
+    assert flipped.size and flipped.min() < 20 and 100 <= flipped.max() < 170  # the band, not the fields
+    # Under the band now: a light ground with dark print.
+    band = out[10:110]
+    assert np.median(band) > 128 and band.min() < 80
+
+
+def test_a_dimly_lit_card_with_dark_print_is_left_alone():
+    grey = cv2.cvtColor(_ts_front(True), cv2.COLOR_BGR2GRAY)[130:]  # the fields only
+    dim = (grey.astype(np.float32) * 0.45).astype(np.uint8)  # ground ~100: dark, but the print is darker
+    assert np.array_equal(light_background(dim), dim)
+
+
+@pytest.mark.parametrize(("cns_line", "doc"), [(True, ("ts_cns", "front")), (False, ("ts_no_chip", "front"))])
+def test_a_ts_front_whose_title_is_white_on_blue_is_a_ts_front_not_a_cie_back(cns_line, doc):
+    card = Card(_ts_front(cns_line), (0, 0, W, H), float(W))
+    _, found_doc, mrz = classify(card, {"cf_sources": {}}, date(2026, 11, 26))
+    assert (found_doc, mrz) == (doc, None)
+
+
+def test_its_fields_are_read_once_it_is_known():
+    card = Card(_ts_front(True), (0, 0, W, H), float(W))
+    reading = read_card(card, SourceRef("tessera.jpg", 1), date(2026, 11, 26))
+    assert (reading.doc_type, reading.side) == ("ts_cns", "front")
+    assert reading.codice_fiscale == "RSSMRA80A01F205X"
