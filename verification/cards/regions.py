@@ -46,25 +46,29 @@ def light_background(grey: np.ndarray) -> np.ndarray:
 
     A TS-CNS prints TESSERA SANITARIA in white on a blue band, and tesseract
     reads dark on light only. A row is of such a band when its ground (the
-    median) is dark and its print (the few pixels far from the median) is
-    lighter than the ground; the decision is smoothed over a band's height, and
-    the band's empty dark rows between and around its lines go with them. A dimly lit
-    card keeps its dark print darker than its ground, and is left alone.
+    median) is dark, its print (the few pixels far from the median) is much
+    lighter than the ground, and nothing in it is much darker; the decision is
+    smoothed over a band's height, and the band's empty rows around its lines
+    go with them (a few at most). A grey card, or a dimly lit one, keeps its
+    dark print darker than its ground, and is left alone.
     """
-    lo, ground, hi = np.percentile(grey, (3, 50, 97), axis=1)
-    light_print = ((hi - ground) > 40) & ((hi - ground) > 1.5 * (ground - lo))
+    lo, ground, hi = np.percentile(grey, (2, 50, 98), axis=1)
+    dark = (ground < 125) & (ground - lo < 30)  # a dark ground with nothing darker on it
+    light_print = dark & (hi - ground > 60)
     k = max(3, grey.shape[0] // 20) | 1
     share = cv2.blur(light_print.astype(np.float32).reshape(-1, 1), (1, k)).ravel()
-    dark = ground < 140
-    flip = (share > 0.2) & dark
+    flip = (share > 0.3) & dark
     if not flip.any():
         return grey
-    # The band's empty edges, above its first line and below its last, go with it.
-    for step in (1, -1):
-        rows = range(1, len(flip)) if step == 1 else range(len(flip) - 2, -1, -1)
-        for i in rows:
-            if not flip[i] and flip[i - step] and dark[i]:
-                flip[i] = True
+    # A row through a line of big letters may look bright: gaps shorter than a band close.
+    kernel = np.ones((k, 1), np.uint8)
+    flip = cv2.morphologyEx(flip.astype(np.uint8).reshape(-1, 1), cv2.MORPH_CLOSE, kernel).ravel().astype(bool)
+    for step in (1, -1):  # the band's empty edges, above its first line and below its last
+        grown = flip.copy()
+        for _ in range(k):
+            grown[1:] |= (grown[:-1] & dark[1:]) if step == 1 else False
+            grown[:-1] |= (grown[1:] & dark[:-1]) if step == -1 else False
+        flip = grown
     out = grey.copy()
     out[flip] = 255 - out[flip]
     return out
