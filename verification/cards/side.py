@@ -251,6 +251,8 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
         # An ID-1 card photographed at an angle can look 1.42:1 and be warped as a data page: its print is
         # then a tenth taller than the readers' regions and rows expect. Read it at its own shape.
         sheet = sheet.resized(ID1_SIZE)
+    if doc_type == "passport" and mrz is None:
+        mrz = _mrz_beyond(card, today)
     if mrz is not None:
         _from_mrz(mrz, found)
     if doc_type in ("ts_cns", "ts_no_chip") and side == "front":
@@ -268,6 +270,29 @@ def read_card(card: Card, source: SourceRef, today: date, *, readable: bool = Tr
     found.pop("cf_back", None)
     found["codice_fiscale"] = best_cf(found["cf_sources"])
     return CardReading(doc_type=doc_type, side=side, source=source, region=card.region, mrz=mrz, **found)
+
+
+def _mrz_beyond(card: Card, today: date) -> MrzData | None:
+    """A data page's MRZ outside the outline found: a scan often shows the tinted page apart from the
+    white strip its MRZ is printed on, and the outline then stops above the MRZ. The page below the
+    outline (and above it, for a page upside down) is looked at as it lies there."""
+    if card.page is None:
+        return None
+    x, y, w, h = card.region
+    page_h, page_w = card.page.shape[:2]
+    x0, x1 = max(0, x - w // 20), min(page_w, x + w + w // 20)
+    below = card.page[y : min(page_h, y + int(1.6 * h)), x0:x1]
+    above = card.page[max(0, y + h - int(1.6 * h)) : y + h, x0:x1]
+    for part in (below, cv2.rotate(above, cv2.ROTATE_180)):
+        if part.shape[0] <= h or part.shape[1] < 12:
+            continue  # nothing of the page lies beyond the outline on that side
+        sheet = Sheet(part)
+        band = mrz_band(sheet.image)
+        if band and band[0] == "bottom" and band[1][1] >= 0.8 * h:  # the lines lie past the outline
+            mrz = _read_mrz(sheet, band, today)
+            if mrz is not None and mrz.format == "TD3":
+                return mrz
+    return None
 
 
 def _barcodes(card: Card, sheet: Sheet) -> list[str]:

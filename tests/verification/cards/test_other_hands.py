@@ -1,4 +1,4 @@
-"""Print light on a dark band (the TS-CNS's white TESSERA SANITARIA on blue) is read like dark on light.
+"""Cards drawn by a hand the corpus never uses: light print on a dark band, a data page whose MRZ lies past its outline.
 
 The cards here are drawn with OpenCV's Hershey fonts, by a hand the corpus
 never uses: a blue header band with the title in white, the fields below, and
@@ -67,3 +67,42 @@ def test_its_fields_are_read_once_it_is_known():
     reading = read_card(card, SourceRef("tessera.jpg", 1), date(2026, 11, 26))
     assert (reading.doc_type, reading.side) == ("ts_cns", "front")
     assert reading.codice_fiscale == "RSSMRA80A01F205X"
+
+
+# --- a data page whose MRZ lies on a white strip outside the outline found ---------------------------
+
+def _passport_scan() -> np.ndarray:
+    """A scanner bed (light grey) with a tinted data page, and under it the page's whiter MRZ strip."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from verification.mrz.build import make_td3
+
+    lines = make_td3(number="YB1234567", birth_date=date(1979, 3, 4), sex="F", expiry=date(2033, 6, 30),
+                     surname="VERDI", given_names="CHIARA ANNA")
+    bed = Image.new("RGB", (1400, 1000), (238, 238, 238))
+    draw = ImageDraw.Draw(bed)
+    draw.rectangle((80, 70, 1300, 650), fill=(226, 214, 236), outline=(120, 110, 130), width=2)  # the tint
+    draw.rectangle((80, 650, 1300, 900), fill=(246, 246, 246))  # the strip, nearly as light as the bed
+    hershey = np.array(bed)
+    cv2.putText(hershey, "PASSAPORTO  PASSPORT  PASSEPORT", (420, 150), FONT, 1.0, (60, 40, 70), 2, cv2.LINE_AA)
+    cv2.putText(hershey, "REPUBBLICA ITALIANA", (480, 110), FONT, 1.1, (60, 40, 70), 2, cv2.LINE_AA)
+    cv2.rectangle(hershey, (120, 220), (400, 600), (150, 150, 150), -1)  # where the photo goes
+    bed = Image.fromarray(hershey)
+    draw = ImageDraw.Draw(bed)
+    font = ImageFont.truetype("/usr/share/fonts/opentype/ocr-b/OCRB.otf", 36)
+    for i, line in enumerate(lines):
+        draw.text((110, 720 + i * 70), line, font=font, fill=(25, 25, 25))
+    return cv2.cvtColor(np.array(bed), cv2.COLOR_RGB2BGR)
+
+
+def test_a_passports_mrz_beyond_the_outline_found_is_read():
+    """The outline stops where the tint stops (as a scan of a real page often shows it): the MRZ under it
+    is found on the page, read, and its check digits verify."""
+    page = _passport_scan()
+    x, y, w, h = 80, 70, 1220, 580  # the tinted part only
+    card = Card(cv2.resize(page[y:y + h, x:x + w], (1400, 808)), (x, y, w, h), float(w), kind="booklet", page=page)
+    reading = read_card(card, SourceRef("passaporto.jpg", 1), date(2026, 11, 26))
+
+    assert (reading.doc_type, reading.side) == ("passport", "data_page")
+    assert reading.mrz is not None and reading.mrz.valid
+    assert (reading.number, reading.surname, reading.expiry) == ("YB1234567", "VERDI", date(2033, 6, 30))
