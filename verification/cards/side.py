@@ -290,7 +290,7 @@ def _mrz_beyond(card: Card, today: date) -> MrzData | None:
         band = mrz_band(sheet.image)
         if band and band[0] == "bottom" and band[1][1] >= 0.8 * h:  # the lines lie past the outline
             mrz = _read_mrz(sheet, band, today)
-            if mrz is not None and mrz.format == "TD3":
+            if mrz is not None and mrz.format == "TD3" and mrz.valid:
                 return mrz
     return None
 
