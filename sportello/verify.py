@@ -26,6 +26,7 @@ from verification.assemble import assemble
 from verification.evidence import RejectedAttachment
 from verification.attachment import read_attachment
 from verification.readings import FormReading
+from verification.rules.common import agreed_cf
 from verification.verdict import Verdict, decide
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def verify_request(app: App, request_id: int) -> str | None:
         req.findings = [Finding(code=f.code, severity=f.severity, message=f.message,
                                 evidence=_point_at_scan(dict(f.evidence), placed, where))
                         for f in verdict.findings]
-        _record_people(req, form)
+        _record_people(req, form, evidence)
         lifecycle.transition(s, req, verdict.status, ACTOR, reason=reason, codes=list(verdict.codes))
         _answer(app, s, req, verdict.status, verdict.citizen_messages())
     log.info("verified %s: %s", snap.reference, verdict.status)
@@ -199,17 +200,20 @@ def _point_at_scan(evidence: dict, placed, where: dict) -> dict:
     return evidence
 
 
-def _record_people(req: Request, form) -> None:
+def _record_people(req: Request, form, evidence) -> None:
+    """The people as the form names them; each codice fiscale as every valid reading agrees on it
+    (a form code OCR misread, the barcodes' one), else as the form has it."""
     if form is None or not form.readable:
         return
     ev = form.evidence
     req.form_type = ev.form_type
     h = ev.holder
     req.holder_codice_fiscale, req.holder_surname, req.holder_given_names, req.holder_birth_date = (
-        h.codice_fiscale, h.surname, h.given_names, h.birth_date)
+        agreed_cf(evidence, "holder") or h.codice_fiscale, h.surname, h.given_names, h.birth_date)
     d = ev.declarant
     if d is not None and ev.form_type in ("delegate", "guardian"):
-        req.declarant_codice_fiscale, req.declarant_surname = d.codice_fiscale, d.surname
+        req.declarant_codice_fiscale = agreed_cf(evidence, "declarant") or d.codice_fiscale
+        req.declarant_surname = d.surname
         req.declarant_given_names, req.declarant_birth_date = d.given_names, d.birth_date
         req.declarant_relationship = ev.relationship
     if ev.phone:

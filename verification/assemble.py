@@ -16,7 +16,7 @@ Pure: a list of readings in arrival order in, one RequestEvidence out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from verification import codice_fiscale as cf
@@ -181,6 +181,8 @@ def assemble(
 ) -> tuple[RequestEvidence, list[Placed], FormReading | None]:
     chosen = choose_form(forms)
     form_ev = chosen.evidence if chosen is not None and chosen.readable else None
+    if form_ev is not None and chosen.method == "ocr":
+        form_ev = replace(form_ev, read_by_ocr=True)
     placed = place_cards(cards, form_ev)
     documents = [to_document(p) for p in placed]
     if chosen is not None:

@@ -131,6 +131,7 @@ class FormEvidence:
     signer_cf: str | None = None  # from the digital signature's certificate
     ts_card_number: str | None = None
     ts_expiry: date | None = None
+    read_by_ocr: bool = False  # a paper copy's picture: its values are OCR's reading of print or handwriting
 
 
 @dataclass(frozen=True)

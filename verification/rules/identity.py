@@ -10,7 +10,7 @@ from verification import codice_fiscale as cf
 from verification.evidence import DocumentEvidence, PersonFields, RequestEvidence
 from verification.findings import Finding, finding
 from verification.mrz.text import MrzData
-from verification.names import names_compatible
+from verification.names import edit_distance, names_compatible
 from verification.rules.common import agreed_cf, cf_readings, form_person, persons, usable_cf, valid_cf_groups
 
 
@@ -31,6 +31,8 @@ def _check_cf(ev: RequestEvidence, person: str) -> list[Finding]:
     valid, outvoted = valid_cf_groups(ev, person)  # base form → sources
     for source, value in cf_readings(ev, person):
         if usable_cf(value):
+            continue
+        if _ocr_slip(ev, source, value, valid):
             continue
         if source == "form" or cf.looks_like_cf(value):
             # The citizen wrote it, or it reads as a code whose check character is wrong.
@@ -54,6 +56,20 @@ def _check_cf(ev: RequestEvidence, person: str) -> list[Finding]:
             )
         )
     return findings
+
+
+def _ocr_slip(ev: RequestEvidence, source: str, value: str, valid: dict[str, list[str]]) -> bool:
+    """A code OCR'd from a picture that fails its check character within two edits of the one valid
+    code the other readings agree on: OCR lost or misread a character (a scan, a hand, a card's
+    print), nobody wrote it wrong. What the barcodes and the other readings prove outranks what
+    OCR makes of print; a code the citizen typed into a fillable form stays theirs."""
+    if source == "form" and (ev.form is None or not ev.form.read_by_ocr):
+        return False
+    if len(valid) != 1:
+        return False
+    ((base, sources),) = valid.items()
+    others = [s for s in sources if s.split(".")[0] != source.split(".")[0]]
+    return bool(others) and edit_distance(value, base) <= 2
 
 
 # --- names and dates -------------------------------------------------------

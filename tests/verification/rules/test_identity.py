@@ -46,12 +46,42 @@ def test_citizen_typed_cf_that_is_not_even_shaped_like_one():
 
 
 def test_invalid_cf_read_from_a_document():
+    # Far from the code the other readings agree on: not a slip of OCR, a code to look at.
     request = replacing(
-        complete_request(), "holder_cns_back", cf_sources={"ehic_field6": _wrong_check(HOLDER.codice_fiscale)}
+        complete_request(), "holder_cns_back", cf_sources={"ehic_field6": _wrong_check(DECLARANT.codice_fiscale)}
     )
     findings = check_identity(request)
     assert codes(findings) == {"cf_invalid"}
     assert findings[0].evidence["sources"] == ["holder_cns_back.ehic_field6"]
+
+
+def test_a_cards_printed_cf_misread_by_one_character_is_no_finding_when_the_others_agree():
+    """OCR took the last J of the TS front for a C; the barcodes and the ID agree on the valid code."""
+    request = replacing(
+        complete_request(), "holder_cns_back", cf_sources={"ehic_field6": _wrong_check(HOLDER.codice_fiscale)}
+    )
+    assert check_identity(request) == []
+
+
+@pytest.mark.parametrize("misread", [
+    lambda code: code[:15],  # the last character lost
+    lambda code: code[:15] + ("A" if code[15] != "A" else "B"),  # the last one misread
+    lambda code: code[:7] + code[8:],  # one in the middle lost
+])
+def test_a_cf_ocr_made_of_a_scanned_form_one_edit_from_the_cards_is_a_reading_error(misread):
+    form = replace(direct_form(holder=HOLDER.fields(codice_fiscale=misread(HOLDER.codice_fiscale))), read_by_ocr=True)
+    assert check_identity(complete_request(form)) == []
+
+
+def test_the_same_code_typed_into_a_fillable_form_is_the_citizens_and_is_invalid():
+    form = direct_form(holder=HOLDER.fields(codice_fiscale=HOLDER.codice_fiscale[:15]))
+    assert codes(check_identity(complete_request(form))) == {"cf_invalid"}
+
+
+def test_a_scanned_forms_cf_far_from_the_cards_is_still_invalid():
+    form = replace(direct_form(holder=HOLDER.fields(codice_fiscale=_wrong_check(DECLARANT.codice_fiscale))),
+                   read_by_ocr=True)
+    assert "cf_invalid" in codes(check_identity(complete_request(form)))
 
 
 def test_half_read_cf_on_a_document_is_reading_noise():
