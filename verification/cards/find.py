@@ -362,6 +362,17 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return area / max(1.0, min(cv2.contourArea(a), cv2.contourArea(b)))
 
 
+def _better(quad: np.ndarray, touches: bool, other: np.ndarray, other_touches: bool) -> bool:
+    """Of two outlines of one card (two masks), the one to keep: the larger, as one mask may see only a
+    part; but an outline closed inside the frame over one that runs into its edge when they are nearly
+    the same size: a card close to the edge of a screenshot (a black margin of a few pixels) is whole,
+    and the colour mask's blur is what carried it to the edge."""
+    area, other_area = cv2.contourArea(quad), cv2.contourArea(other)
+    if touches != other_touches and min(area, other_area) > 0.9 * max(area, other_area):
+        return not touches
+    return area > other_area
+
+
 def find_cards(page: np.ndarray) -> list[Card]:
     """Every card on the page in reading order, warped upright-ish (see module docstring).
 
@@ -383,8 +394,8 @@ def find_cards(page: np.ndarray) -> list[Card]:
             same = [i for i, (other, _) in enumerate(quads) if _overlap(quad, other) > 0.5]
             if not same:
                 quads.append((quad, touches))
-            elif cv2.contourArea(quad) > cv2.contourArea(quads[same[0]][0]):
-                quads[same[0]] = (quad, touches)  # one mask saw the whole card, the other a part
+            elif _better(quad, touches, *quads[same[0]]):
+                quads[same[0]] = (quad, touches)
     cards = []
     for quad, touches in quads:
         long_side, short_side = sorted(_sides(quad), reverse=True)

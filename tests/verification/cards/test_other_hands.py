@@ -106,3 +106,20 @@ def test_a_passports_mrz_beyond_the_outline_found_is_read():
     assert (reading.doc_type, reading.side) == ("passport", "data_page")
     assert reading.mrz is not None and reading.mrz.valid
     assert (reading.number, reading.surname, reading.expiry) == ("YB1234567", "VERDI", date(2033, 6, 30))
+
+
+# --- a phone screenshot: a card shown on black, a few pixels from the screen's edges ------------------
+
+def test_a_card_in_a_screenshot_close_to_the_screens_edges_is_whole_not_cut_off():
+    from verification.cards.find import assess, find_cards
+
+    screen = np.zeros((2532, 1170, 3), np.uint8)  # a portrait phone screen, black around the picture
+    card = cv2.resize(_ts_front(True), (1130, 712))
+    screen[910:910 + 712, 20:20 + 1130] = card  # 20 px of black either side
+    cv2.putText(screen, "13:25", (90, 120), FONT, 2.0, (255, 255, 255), 3, cv2.LINE_AA)  # the status bar
+    (found,) = [c for c in find_cards(screen) if c.region[2] > 900]
+
+    assert not found.cut_off
+    assert assess(found) == (True, None)
+    x, _, w, _ = found.region
+    assert abs(x - 20) < 12 and abs(x + w - 1150) < 12
