@@ -10,7 +10,7 @@ from verification import codice_fiscale as cf
 from verification.evidence import DocumentEvidence, PersonFields, RequestEvidence
 from verification.findings import Finding, finding
 from verification.mrz.text import MrzData
-from verification.names import edit_distance, names_compatible
+from verification.names import edit_distance, name_tokens, names_compatible
 from verification.rules.common import agreed_cf, cf_readings, form_person, persons, usable_cf, valid_cf_groups
 
 
@@ -110,6 +110,11 @@ def _check_names(ev: RequestEvidence, person: str) -> list[Finding]:
         if not names_compatible(ref.surname, ref.given_names, document.surname, document.given_names,
                                 allow_prefix=from_mrz, ocr=True):
             mismatch("name", document.slot)
+        elif reference_source == "form":
+            for field, written, printed in (("surname", ref.surname, document.surname),
+                                            ("given_names", ref.given_names, document.given_names)):
+                if _left_off(written, printed):
+                    mismatch(field, document.slot)
         if ref.birth_date and document.birth_date and ref.birth_date != document.birth_date:
             mismatch("birth_date", document.slot)
     findings += _check_mrz(ev, person, ref, reference_source)
@@ -118,6 +123,17 @@ def _check_names(ev: RequestEvidence, person: str) -> list[Finding]:
         if not cf.matches_person(code, ref.surname, ref.given_names, ref.birth_date):
             mismatch("codice_fiscale", "form")
     return findings
+
+
+def _left_off(written: str | None, printed: str | None) -> bool:
+    """The document names the person with a word more than the form (a second given name, the second
+    half of a double surname): the same person, most likely, but for a clerk to see. Only a word the
+    document adds counts: OCR may lose a word of a card, it does not invent a whole name."""
+    form_words, card_words = name_tokens(written), name_tokens(printed)
+    if not form_words or not card_words or "".join(form_words) == "".join(card_words):
+        return False
+    extra = [w for w in card_words if w not in form_words]
+    return set(form_words) < set(card_words) and all(len(w) >= 3 for w in extra)
 
 
 def _check_mrz(ev: RequestEvidence, person: str, ref: PersonFields, reference_source: str) -> list[Finding]:

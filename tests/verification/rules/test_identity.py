@@ -311,3 +311,25 @@ def test_digital_signature_of_the_right_person():
     )
     form = declarant_form(signature_kind="digital", signer_cf=DECLARANT.codice_fiscale)
     assert check_identity(complete_request(form)) == []
+
+
+def test_a_second_given_name_left_off_the_form_is_for_a_clerk_to_see():
+    # The CIE says MARIO LUIGI, the form only Mario; the codici fiscali agree (the CF has no given-name
+    # letters to tell): the same person most likely, but SPEC's name_mismatch, a review.
+    request = replacing(complete_request(), "holder_id_front", given_names="MARIO LUIGI")
+    findings = check_identity(request)
+    assert codes(findings) == {"name_mismatch"}
+    assert {(f.evidence["field"], f.evidence["source"]) for f in findings} == {("given_names", "holder_id_front")}
+    assert {f.severity for f in findings} == {"review"}
+
+
+def test_the_second_half_of_a_double_surname_left_off_is_seen_too():
+    request = replacing(complete_request(), "holder_cns_front", surname="ROSSI FERRARI")
+    assert {(f.evidence["field"], f.evidence["source"]) for f in check_identity(request)} == {
+        ("surname", "holder_cns_front")}
+
+
+def test_a_word_ocr_lost_from_a_card_is_no_finding():
+    two_names = Person("Rossi", "Mario Luigi", "M", date(1958, 3, 14))
+    request = replacing(complete_request(holder=two_names), "holder_id_front", given_names="MARIO")
+    assert "name_mismatch" not in codes(check_identity(request))
