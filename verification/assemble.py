@@ -11,7 +11,9 @@ Pure: a list of readings in arrival order in, one RequestEvidence out.
   card number (printed on the front, in the MRZ on the back).
 - A card the reader could not classify fills the first empty slot it could
   belong to, so the citizen hears "unreadable", not "missing".
-- Per slot the latest readable copy wins; older copies are dropped.
+- Per slot a readable copy wins over an unreadable one, then the one with the
+  stronger machine-checked evidence (valid MRZ, barcode, valid CF, number),
+  then the latest; the others are dropped.
 """
 
 from __future__ import annotations
@@ -152,12 +154,35 @@ def place_cards(cards: list[CardReading], form: FormEvidence | None) -> list[Pla
     return _latest_per_slot(placed, cards)
 
 
+def evidence_strength(card: CardReading) -> int:
+    """How surely a reading is what its slot says: machine-checked evidence first.
+
+    A valid MRZ (check digits), a decoded barcode, a valid codice fiscale, a
+    document number; a side classified from its words alone has none of them.
+    """
+    strength = 0
+    if card.mrz is not None and card.mrz.valid:
+        strength += 8
+    if "barcode" in card.cf_sources:
+        strength += 4
+    if card.codice_fiscale and cf.is_valid(cf.normalize(card.codice_fiscale)):
+        strength += 2
+    if _card_number(card):
+        strength += 1
+    return strength
+
+
 def _latest_per_slot(placed: list[Placed], arrival: list[CardReading]) -> list[Placed]:
+    """One reading per slot: readable over unreadable, then the stronger evidence (a misread side
+    must not displace the real one, MRZ valid), then the latest (a citizen who sends a side again
+    means the new one)."""
     order = {id(c): i for i, c in enumerate(arrival)}
     best: dict[str, Placed] = {}
     for p in sorted(placed, key=lambda p: order[id(p.reading)]):
         cur = best.get(p.slot)
-        if cur is None or p.reading.readable or not cur.reading.readable:
+        if cur is None or not cur.reading.readable:
+            best[p.slot] = p
+        elif p.reading.readable and evidence_strength(p.reading) >= evidence_strength(cur.reading):
             best[p.slot] = p
     return sorted(best.values(), key=lambda p: FILL_ORDER.index(p.slot) if p.slot in FILL_ORDER else 99)
 

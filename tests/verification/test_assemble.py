@@ -111,3 +111,19 @@ def test_an_anonymous_back_follows_the_only_front_of_its_kind_still_without_one(
         CardReading(doc_type="driving_licence", side="back", source=SourceRef("d-back.jpg")),
     ]
     assert slots(place_cards(cards, f))["declarant_id_back"] == "d-back.jpg"
+
+
+def test_a_side_misread_as_a_cie_back_does_not_displace_the_real_one_with_a_valid_mrz():
+    f = form("direct").evidence
+    real = card(HOLDER, side="back", name="ci_retro.jpg", mrz=cie_mrz(HOLDER),
+                cf_sources={"barcode": HOLDER.codice_fiscale})
+    misread = card(HOLDER, side="back", name="TS fronte.pdf")  # words only: no MRZ, no barcode
+    for arrival in ([real, misread], [misread, real]):
+        assert slots(place_cards(arrival, f))["holder_id_back"] == "ci_retro.jpg"
+
+
+def test_a_side_sent_again_with_evidence_as_strong_replaces_the_first():
+    f = form("direct").evidence
+    first = card(HOLDER, side="back", name="old.jpg", mrz=cie_mrz(HOLDER))
+    again = card(HOLDER, side="back", name="new.jpg", mrz=cie_mrz(HOLDER, number="CA99999ZZ"))
+    assert slots(place_cards([first, again], f))["holder_id_back"] == "new.jpg"
