@@ -4,12 +4,14 @@
     .venv/bin/python bench/verification_bench.py --limit 20 --no-baseline
     .venv/bin/python bench/verification_bench.py --baseline-limit 10   # a quicker baseline
 
-Prints: the accuracy table (per slot, per finding code, per capture style),
+Prints: the accuracy table of the generated corpus (per slot, per finding code, per capture style),
 then the speed table: median and p95 CPU seconds per request with the
 targeted reading, and the same requests read by full-page tesseract OCR of
 every attachment page (OMP_THREAD_LIMIT=1), as a ratio (by default every
 complete request, each right after its targeted reading so that both see the
-machine at the same speed; the baseline costs ~7 s of CPU each).
+machine at the same speed; the baseline costs ~7 s of CPU each); last, apart,
+the exam samples drawn by another hand (tests/exam/samples) through the real
+pipeline (`--exam-only` for that table alone).
 """
 
 from __future__ import annotations
@@ -65,13 +67,75 @@ def full_page_ocr_seconds(case) -> float:
     return cpu_seconds() - start
 
 
+EXAM = Path(__file__).resolve().parents[1] / "tests" / "exam" / "samples"
+
+
+def exam_accuracy() -> None:
+    """The requests rendered by another hand (tests/exam/samples), through the real pipeline.
+
+    Each sample's messages go to its province's mailbox in round order, on a
+    temporary SQLite database, and are verified as the service would; the
+    export is compared with the sample's expected.json.
+    """
+    import email
+    import json
+    import tempfile
+    from email import policy
+
+    from db.app import App
+    from db.export import all_requests, request_record
+    from db.migrate import upgrade
+    from sportello.pipeline import ingest
+    from sportello.verify import verify_pending
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sportello.toml"
+        config.write_text(f'data_dir = "{tmp}/data"\n\n[database]\nurl = "sqlite:///{tmp}/s.db"\n')
+        app = App.from_config(str(config))
+        upgrade(app.db.engine)
+        samples = sorted(d for d in EXAM.iterdir() if d.is_dir())
+        expected = {d.name: json.loads((d / "expected.json").read_text()) for d in samples}
+        start = cpu_seconds()
+        for d in samples:
+            for name in expected[d.name]["messages"]:
+                ingest(app, (d / name).read_bytes(), expected[d.name]["province"])
+                verify_pending(app)
+        spent = cpu_seconds() - start
+        with app.db.session() as session:
+            records = [request_record(r) for r in all_requests(session)]
+        app.close()
+    exact_status = exact_blocking = exact_cf = 0
+    lines = []
+    for d in samples:
+        want = expected[d.name]
+        ids = {email.message_from_bytes((d / m).read_bytes(), policy=policy.default)["Message-ID"].strip()
+               for m in want["messages"]}
+        mine = [r for r in records if ids & set(r["message_ids"])]
+        got = mine[0] if len(mine) == 1 else None
+        blocking = sorted(f["code"] for f in got["findings"] if f["severity"] == "blocking") if got else None
+        status_ok = got is not None and got["status"] in want["acceptable_statuses"]
+        blocking_ok = got is not None and blocking in [sorted(b) for b in want["acceptable_blocking_sets"]]
+        cf_ok = got is not None and (got["holder"] or {}).get("codice_fiscale") == want["holder_codice_fiscale"]
+        exact_status, exact_blocking, exact_cf = exact_status + status_ok, exact_blocking + blocking_ok, exact_cf + cf_ok
+        mark = "ok " if status_ok and blocking_ok and cf_ok else "BAD"
+        lines.append(f"  {mark} {d.name} {want['what'][:60]:<60} {got['status'] if got else len(mine)} {blocking}")
+    n = len(samples)
+    print(f"\n== Exam samples (another hand; {n} requests through the pipeline, {spent:.1f} s CPU)")
+    print(f"  status exact {exact_status}/{n}, blocking sets exact {exact_blocking}/{n}, holder CF exact {exact_cf}/{n}")
+    print("\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--baseline-limit", type=int, default=0,
                     help="full-page OCR of only the first N complete requests (default: all of them)")
+    ap.add_argument("--exam-only", action="store_true", help="only the exam samples (tests/exam/samples)")
     args = ap.parse_args()
+    if args.exam_only:
+        exam_accuracy()
+        return
     ids = all_case_ids()
     if args.limit:
         ids = ids[: args.limit]
@@ -139,6 +203,7 @@ def main() -> None:
         print(f"  full-page OCR, same {len(full)} complete requests: median {statistics.median(full):.2f}"
               f"  p95 {pct(full, .95):.2f}")
         print(f"  ratio full-page / targeted (median): {statistics.median(full) / statistics.median(ours):.1f}x")
+    exam_accuracy()
 
 
 if __name__ == "__main__":
