@@ -110,10 +110,27 @@ def agreed_cf(ev: RequestEvidence, person: str) -> str | None:
     return None
 
 
+def proven_birth_date(ev: RequestEvidence, person: str) -> date | None:
+    """The birth date as machine-checked evidence gives it: a verified MRZ, else the agreed codice fiscale."""
+    documents = ev.id_documents(person) + (ev.cns_documents() if person == "holder" else ())
+    for document in documents:
+        if document.mrz is not None and document.mrz.valid and document.mrz.birth_date:
+            return document.mrz.birth_date
+    code = agreed_cf(ev, person)
+    return cf.decode(code, ev.today).birth_date if code else None
+
+
 def birth_date_of(ev: RequestEvidence, person: str) -> date | None:
-    """Form first, then a verified MRZ, then printed dates, then the codice fiscale."""
+    """Form first, then a verified MRZ, then printed dates, then the codice fiscale.
+
+    A form read by OCR (a scan, a hand) yields to what the check digits prove:
+    a misread 1983 for 1933 must not make an adult a minor (the disagreement
+    is name_mismatch, for a clerk: rules.identity).
+    """
     written = form_person(ev, person)
     if written is not None and written.birth_date:
+        if ev.form is not None and ev.form.read_by_ocr:
+            return proven_birth_date(ev, person) or written.birth_date
         return written.birth_date
     documents = ev.id_documents(person) + (ev.cns_documents() if person == "holder" else ())
     for document in documents:

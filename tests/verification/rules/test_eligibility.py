@@ -86,3 +86,18 @@ def test_no_eligibility_finding_without_a_usable_form():
     assert check_eligibility(replace(complete_request(), form=None)) == []
     unknown = complete_request(declarant_form(None, "cousin", holder=MINOR), holder=MINOR)
     assert check_eligibility(unknown) == []
+
+
+def test_a_birth_date_misread_on_a_scanned_form_does_not_make_an_adult_a_minor():
+    # A hand's 1958 read as 2058... or 2012: the cards' codice fiscale and MRZ say 1958.
+    from tests.verification.factories import HOLDER
+
+    form = replace(direct_form(holder=HOLDER.fields(birth_date=date(2012, 3, 14))), read_by_ocr=True)
+    assert check_eligibility(complete_request(form)) == []
+
+
+def test_the_same_date_typed_into_a_fillable_form_is_the_citizens_word():
+    from tests.verification.factories import HOLDER
+
+    form = direct_form(holder=HOLDER.fields(birth_date=date(2012, 3, 14)))
+    assert codes(check_eligibility(complete_request(form))) == {"holder_minor_needs_guardian_form"}
