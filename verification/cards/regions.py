@@ -63,12 +63,9 @@ def light_background(grey: np.ndarray) -> np.ndarray:
     # A row through a line of big letters may look bright: gaps shorter than a band close.
     kernel = np.ones((k, 1), np.uint8)
     flip = cv2.morphologyEx(flip.astype(np.uint8).reshape(-1, 1), cv2.MORPH_CLOSE, kernel).ravel().astype(bool)
-    for step in (1, -1):  # the band's empty edges, above its first line and below its last
-        grown = flip.copy()
-        for _ in range(k):
-            grown[1:] |= (grown[:-1] & dark[1:]) if step == 1 else False
-            grown[:-1] |= (grown[1:] & dark[:-1]) if step == -1 else False
-        flip = grown
+    for _ in range(k):  # the band's empty edges, above its first line and below its last
+        flip[1:] |= flip[:-1] & dark[1:]
+        flip[:-1] |= flip[1:] & dark[:-1]
     out = grey.copy()
     out[flip] = 255 - out[flip]
     return out
