@@ -382,6 +382,10 @@ def find_cards(page: np.ndarray) -> list[Card]:
     a picture in which nothing card-like is found at all, when it is blurred
     (the reader must still say "blurred", not "missing").
     """
+    return _find(page, look_inside=True)
+
+
+def _find(page: np.ndarray, look_inside: bool) -> list[Card]:
     h, w = page.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     work = downscaled(page, WORK_SIDE)
@@ -398,8 +402,10 @@ def find_cards(page: np.ndarray) -> list[Card]:
                 quads[same[0]] = (quad, touches)
     cards = []
     for quad, touches in quads:
+        touches = touches and _reaches_edge(page, quad / scale)
         long_side, short_side = sorted(_sides(quad), reverse=True)
-        cards.append(_warp(page, quad / scale, _outline_kind(long_side / max(short_side, 1)) or "id1", cut_off=touches))
+        card = _warp(page, quad / scale, _outline_kind(long_side / max(short_side, 1)) or "id1", cut_off=touches)
+        cards += (_inside(page, card) if look_inside else None) or [card]
     if frame_kind and not any(c.region[2] * c.region[3] > 0.4 * h * w for c in cards):
         cards = []  # a picture cropped to one card: what was found is its photo or its chip
     if not cards and (frame_kind or sharpness(work) < BLUR_THRESHOLD):
@@ -409,6 +415,53 @@ def find_cards(page: np.ndarray) -> list[Card]:
         cards = _cut_off_blob(page, work, scale)
     row = 0.15 * h  # cards whose centres are this close in height are on one row
     return sorted(cards, key=lambda c: ((c.region[1] + c.region[3] / 2) // row, c.region[0]))
+
+
+def _reaches_edge(page: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether an outline that the small working copy saw touch the frame really runs into it.
+
+    At full size, the frame's outermost pixels beside the card are compared with the rest of that
+    edge: the same colour as the background there means a strip of background lies between the card
+    and the edge (a screenshot's black margin of a few pixels), so the card is whole. An edge with
+    no background beside the card to compare with says nothing: the card may run into it.
+    """
+    h, w = page.shape[:2]
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+    margin = max(4, round(0.01 * max(h, w)))
+    edges = []  # (the edge's pixels along the card, the edge's pixels beyond it)
+    if x0 <= margin or x1 >= w - 1 - margin:
+        for column in ([0] if x0 <= margin else []) + ([w - 1] if x1 >= w - 1 - margin else []):
+            line = page[:, column].astype(np.float32)
+            span = slice(max(0, y0 + (y1 - y0) // 5), min(h, y1 - (y1 - y0) // 5))
+            edges.append((line[span], np.concatenate([line[: max(0, y0 - margin)], line[y1 + margin:]])))
+    if y0 <= margin or y1 >= h - 1 - margin:
+        for row in ([0] if y0 <= margin else []) + ([h - 1] if y1 >= h - 1 - margin else []):
+            line = page[row].astype(np.float32)
+            span = slice(max(0, x0 + (x1 - x0) // 5), min(w, x1 - (x1 - x0) // 5))
+            edges.append((line[span], np.concatenate([line[: max(0, x0 - margin)], line[x1 + margin:]])))
+    for along, beyond in edges:
+        if len(beyond) < 10 or len(along) < 10:
+            return True
+        if np.abs(np.median(along, axis=0) - np.median(beyond, axis=0)).max() > 20:
+            return True
+    return not edges
+
+
+def _inside(page: np.ndarray, card: Card) -> list[Card] | None:
+    """The cards inside an outline that spans the frame: a picture shown within the picture (a phone's
+    screenshot of a photo, a photo pasted on a page), whose own outline the black or white around it
+    made the largest thing in sight. None when nothing card-like lies inside."""
+    x, y, cw, ch = card.region
+    h, w = page.shape[:2]
+    if cw < 0.9 * w and ch < 0.9 * h:
+        return None
+    inner = [c for c in _find(page[y:y + ch, x:x + cw], look_inside=False)
+             if not c.cut_off and 0.15 * cw * ch < c.region[2] * c.region[3] < 0.85 * cw * ch]
+    if not inner:
+        return None
+    return [Card(c.image, (c.region[0] + x, c.region[1] + y, c.region[2], c.region[3]), c.source_width,
+                 c.cut_off, c.kind, page) for c in inner]
 
 
 def _cut_off_blob(page: np.ndarray, work: np.ndarray, scale: float) -> list[Card]:

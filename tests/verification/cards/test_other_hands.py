@@ -123,3 +123,17 @@ def test_a_card_in_a_screenshot_close_to_the_screens_edges_is_whole_not_cut_off(
     assert assess(found) == (True, None)
     x, _, w, _ = found.region
     assert abs(x - 20) < 12 and abs(x + w - 1150) < 12
+
+
+def test_a_card_inside_a_photo_shown_in_a_screenshot_is_the_card_not_the_photo():
+    from verification.cards.find import find_cards
+
+    screen = np.zeros((2532, 1170, 3), np.uint8)
+    photo = np.full((860, 1150, 3), (120, 70, 40), np.uint8)  # a blue table, as the gallery shows the photo
+    photo[90:90 + 638, 110:110 + 1012] = _ts_front(True)
+    screen[830:830 + 860, 10:10 + 1150] = photo
+    (card,) = find_cards(screen)
+
+    x, y, w, h = card.region
+    assert abs(x - 120) < 15 and abs(y - 920) < 15 and abs(w - 1012) < 25 and not card.cut_off
+    assert card.page is screen  # the page around it is the screenshot, for a second look
