@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 os.environ.setdefault("SPORTELLO_TODAY", "2026-11-26")
 
-from tests.corpus.cases import all_case_ids, build_case, to_email  # noqa: E402
+from tests.corpus.cases import all_case_ids, build_case, held_out_case_ids, to_email  # noqa: E402
 from tests.evaluation import cpu_seconds, describe_failure, evaluate, score  # noqa: E402
 
 STYLES = ("phone", "heic", "scan_one_page", "scan", "tiff", "pdf", "fillable", "flattened", "scanned", "photographed")
@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--baseline-limit", type=int, default=0,
                     help="full-page OCR of only the first N complete requests (default: all of them)")
     ap.add_argument("--exam-only", action="store_true", help="only the exam samples (tests/exam/samples)")
+    ap.add_argument("--no-held-out", action="store_true", help="skip the held-out seeds")
     args = ap.parse_args()
     if args.exam_only:
         exam_accuracy()
@@ -156,10 +157,16 @@ def main() -> None:
         print(line, flush=True)
 
     s = score(results)
-    print("\n== Accuracy\n" + s.line())
+    print("\n== Accuracy (the seeds the readers were developed on)\n" + s.line())
     for r in results:
         if not (r.status_ok and r.blocking_ok):
             print("  " + describe_failure(r))
+    if not args.no_held_out:
+        held = [evaluate(build_case(cid)) for cid in held_out_case_ids()[: args.limit or None]]
+        print("\n== Accuracy, held out (the same recipes from seeds never tuned on)\n" + score(held).line())
+        for r in held:
+            if not (r.status_ok and r.blocking_ok):
+                print("  " + describe_failure(r))
 
     print("\nper capture style      cases  status  blocking")
     by_style = defaultdict(list)

@@ -74,8 +74,20 @@ class Case:
         return f"<corpus.{self.id}.{self.seed:08x}@example.org>"
 
 
+HELD_OUT = ".held-out"  # a suffix a Message-ID may carry
+
+
 def all_case_ids() -> list[str]:
+    """The cases the readers were developed on (their seeds are the CRC-32 of these ids)."""
     return list(CATALOGUE)
+
+
+def held_out_case_ids() -> list[str]:
+    """The same recipes drawn from other seeds (other people, photos, captures): never tuned on.
+
+    The bench reports them apart; a reader fitted to the tuned seeds shows here.
+    """
+    return [case_id + HELD_OUT for case_id in CATALOGUE]
 
 
 def expected_status(codes: frozenset[str]) -> str:
@@ -209,6 +221,14 @@ def _document_files(spec: Spec, sides: list[tuple[str, Document, str]], rng: ran
                 data, content_type = capture.encode(pages, "pdf", rng, dpi=200, quality=80)
                 label = "titolare" if person == "holder" else "dichiarante"
                 files.append((f"documenti_{label}.pdf", data, content_type))
+    elif style == "screenshot":  # each side photographed, then sent as a screenshot of the gallery
+        for slot, document, side in sides:
+            # The photo as taken (table around), or as cropped to the card in the gallery's editor.
+            photo = capture.phone_photo(images[slot], rng, fill=rng.uniform(0.76, 0.86))
+            shot = capture.screenshot(images[slot] if rng.random() < 0.5 else photo, rng)
+            data, content_type = capture.encode(shot, "png", rng)
+            clock += timedelta(seconds=rng.randrange(30, 300))
+            files.append((f"Screenshot_{clock:%Y%m%d-%H%M%S}.png", data, content_type))
     else:
         raise ValueError(f"unknown capture {style!r}")
     return files
@@ -242,7 +262,7 @@ def _body(case_form: str | None, sender: Person, holder: Person, relationship: s
 
 
 def build_case(case_id: str) -> Case:
-    spec = CATALOGUE[case_id]
+    spec = CATALOGUE[case_id.removesuffix(HELD_OUT)]
     seed = zlib.crc32(case_id.encode())
     rng = random.Random(seed)
     fam = family(seed, spec.form_type or "direct", spec.relationship, holder_age=spec.holder_age)
