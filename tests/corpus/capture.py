@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from tests.corpus.drawing import font
+
 A4_MM = (210, 297)
 _SCAN_TIME = datetime(2026, 11, 20, 10, 0, 0).timetuple()  # Pillow wants a struct_time
 CONTENT_TYPES = {
@@ -192,6 +194,30 @@ def phone_photo(image: Image.Image, rng: random.Random, *, frame: tuple[int, int
     scene = cv2.blendLinear(document, _table(frame, rng), alpha, 1 - alpha)
     scene = cv2.multiply(scene, cv2.merge((shade, shade, shade)), scale=1 / 128)
     return _noise(Image.fromarray(cv2.GaussianBlur(scene, (0, 0), 0.7)), rng, 3.0)
+
+
+def screenshot(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A phone's screenshot of the document as its gallery shows it: the picture scaled to the screen's
+    width less a few pixels, on black, with the status bar's clock and the gallery's buttons.
+
+    What reaches us is a PNG of the screen, not the photo: black around, print the phone resampled.
+    """
+    screen_w, screen_h = rng.choice(((1170, 2532), (1080, 2400), (1284, 2778)))
+    shot = Image.new("RGB", (screen_w, screen_h), (0, 0, 0))
+    margin = rng.randrange(8, 30)
+    width = screen_w - 2 * margin
+    height = round(image.height * width / image.width)
+    shown = image.convert("RGB").resize((width, height), Image.LANCZOS)
+    top = (screen_h - height) // 2 + rng.randrange(-80, 80)
+    mask = _rounded_mask(shown.size, _corner_radius(shown)) if rng.random() < 0.6 else None
+    shot.paste(shown, (margin, top), mask)
+    draw = ImageDraw.Draw(shot)
+    draw.text((90, 45), f"{rng.randrange(7, 23)}:{rng.randrange(60):02d}", fill=(255, 255, 255), font=font("sans", 46))
+    draw.rectangle((screen_w - 130, 55, screen_w - 70, 85), outline=(255, 255, 255), width=3)
+    for i in range(4):  # the gallery's buttons under the picture
+        x = round((i + 0.5) * screen_w / 4)
+        draw.rounded_rectangle((x - 28, screen_h - 230, x + 28, screen_h - 174), 8, outline=(10, 132, 255), width=4)
+    return shot
 
 
 # --- failures --------------------------------------------------------------------

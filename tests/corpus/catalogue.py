@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 
 # How the documents were captured.
 CAPTURES = ("phone", "heic", "scan", "scan_one_page", "tiff", "pdf")
+# Captures a second hand brings (not in the rotation above): phone screenshots of the photos.
+OTHER_CAPTURES = ("screenshot",)
 # How the form came back (tests/corpus/form_copies.py).
 FORM_COPIES = ("fillable", "flattened", "scanned", "scanned_pdf", "photographed", "photographed_blurred")
+# Another office's fillable edition: its own layout, fonts and field names (tests/corpus/foreign_forms.py).
+OTHER_FORM_COPIES = ("foreign_fillable",)
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,19 @@ def _ready() -> dict[str, Spec]:
     specs["delegate-ready-attachment-docx"] = Spec(
         "delegate", "complete, plus a Word document (unsupported, info only)", codes=_c("attachment_rejected"),
         relationship="spouse", extra=("docx",))
+    # A second hand: another office's fillable form, phone screenshots.
+    for form_type, relationship in (("direct", None), ("delegate", "spouse"), ("delegate", "grandchild"),
+                                    ("guardian", "parent")):
+        name = f"{form_type}-{relationship}" if relationship else form_type
+        specs[f"{name}-ready-foreign-form"] = Spec(
+            form_type, f"{form_type} form in another office's fillable edition (own layout and field names)",
+            relationship=relationship, form_copy="foreign_fillable", tags=("second_hand",))
+    specs["direct-ready-screenshot"] = Spec(
+        "direct", "every side sent as a phone screenshot of its photo (PNG, black around)", capture="screenshot",
+        form_copy="flattened", tags=("second_hand",))
+    specs["delegate-ready-screenshot-foreign-form"] = Spec(
+        "delegate", "screenshots and another office's fillable form", relationship="child", capture="screenshot",
+        form_copy="foreign_fillable", tags=("second_hand",))
     return specs
 
 

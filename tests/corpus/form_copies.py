@@ -16,9 +16,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tests.corpus import capture
 from tests.corpus.drawing import draw_signature, font, signature_points
+from tests.corpus.foreign_forms import foreign_fillable
 from verification.forms import layout as forms
 
-COPY_STYLES = ("fillable", "flattened", "scanned", "scanned_pdf", "photographed", "photographed_blurred")
+COPY_STYLES = ("fillable", "flattened", "scanned", "scanned_pdf", "photographed", "photographed_blurred",
+               "foreign_fillable")
 _PAGE_H = A4[1]
 
 
@@ -93,6 +95,9 @@ def form_file(style: str, form_type: str, values: dict, *, variant: int, signed:
     """(filename, bytes, content type) of the form returned in `style` (see COPY_STYLES)."""
     stem = {"direct": "modulo_attivazione_diretta", "delegate": "modulo_delegato",
             "guardian": "modulo_genitore_tutore"}[form_type]
+    if style == "foreign_fillable" and retitle is None:  # another office's edition (tests/corpus/foreign_forms.py)
+        pdf = foreign_fillable(form_type, values, signed=signed, rng=rng)
+        return rng.choice(("modulo pin puk.pdf", "Modulo_richiesta_PIN.pdf", f"{stem}.pdf")), pdf, "application/pdf"
     if style in ("fillable", "flattened") and retitle is None:
         pdf = form_pdf(form_type, values, variant=variant, flatten=style == "flattened", signed=signed, rng=rng)
         suffix = "_compilato" if style == "fillable" else "_stampa"
@@ -102,7 +107,7 @@ def form_file(style: str, form_type: str, values: dict, *, variant: int, signed:
         data, content_type = capture.encode([capture.flat_scan([page], rng, dpi=200, source_dpi=200, grey=True)],
                                             "pdf", rng, dpi=200)
         return f"scansione_{stem}.pdf", data, content_type
-    if style in ("scanned", "fillable", "flattened"):
+    if style in ("scanned", "fillable", "flattened", "foreign_fillable"):
         scan = capture.flat_scan([page], rng, dpi=200, source_dpi=200, grey=rng.random() < 0.5)
         data, content_type = capture.encode(scan, "jpeg", rng, dpi=200, quality=85)
         return f"{stem}_firmato.jpg", data, content_type

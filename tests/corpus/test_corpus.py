@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from tests.corpus import capture, drawing
 from tests.corpus.cases import TODAY, all_case_ids, build_case, image_of, to_email
-from tests.corpus.catalogue import CAPTURES, CATALOGUE
+from tests.corpus.catalogue import CAPTURES, CATALOGUE, OTHER_CAPTURES, OTHER_FORM_COPIES
 from tests.corpus.documents import luhn_valid, make_document, render
 from tests.corpus.people import family, make_person
 from verification import codice_fiscale
@@ -265,10 +265,14 @@ def test_catalogue_covers_every_finding_code_and_style():
     assert set(FINDINGS) <= covered  # including unreadable_<slot> for every slot
     ready = [spec for spec in CATALOGUE.values() if not spec.codes]
     for form_type in FORM_TYPES:
-        assert {s.capture for s in ready if s.form_type == form_type} == set(CAPTURES)
+        assert {s.capture for s in ready if s.form_type == form_type} - set(OTHER_CAPTURES) == set(CAPTURES)
         assert {s.variant for s in ready if s.form_type == form_type} == {0, 1}
     assert {s.holder_id for s in ready} >= {"cie", "passport", "driving_licence"}
     assert {s.form_copy for s in ready} >= {"fillable", "flattened", "scanned", "scanned_pdf", "photographed"}
+    # A second hand: another office's fillable form for every form type, and screenshots.
+    second = [s for s in ready if "second_hand" in s.tags]
+    assert {s.form_type for s in second if s.form_copy in OTHER_FORM_COPIES} == set(FORM_TYPES)
+    assert {s.capture for s in second} >= set(OTHER_CAPTURES)
     assert all_case_ids() == list(CATALOGUE)
 
 
