@@ -35,6 +35,20 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def head_revision() -> str:
+    """The newest revision this code knows (what `sportello init` would migrate to)."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def is_current(engine: Engine) -> bool:
+    """The schema is at the code's newest revision: nothing left to migrate."""
+    return current_revision(engine) == head_revision()
+
+
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("alembic_version") and current_revision(engine) is not None
 

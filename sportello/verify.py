@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from prometheus_client import Histogram
 from sqlalchemy import select
 
 from config.settings import PROVINCE_NAMES
@@ -31,6 +32,9 @@ from verification.verdict import Verdict, decide
 
 log = logging.getLogger(__name__)
 ACTOR = "verification"
+# Wall-clock seconds to read and check one request, in this process (scraped at /metrics).
+VERIFY_SECONDS = Histogram("sportello_verification_seconds", "Seconds to verify one request",
+                           buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
 NO_ATTACHMENTS = "nessun allegato: una domanda o una richiesta senza documenti, da leggere"
 
 
@@ -142,11 +146,17 @@ def verify_request(app: App, request_id: int) -> str | None:
     snap = _snapshot(app, request_id)
     if snap is None:
         return None
+    with VERIFY_SECONDS.time():
+        return _verify(app, request_id, snap)
+
+
+def _verify(app: App, request_id: int, snap: _Snapshot) -> str | None:
     day = today()
     forms, cards, rejected, where, per_message = _read_all(app, snap.items, day)
     if strangers := _strangers(snap, per_message):
         _split_off(app, request_id, strangers)
-        return verify_request(app, request_id)
+        again = _snapshot(app, request_id)
+        return _verify(app, request_id, again) if again is not None else None
     evidence, placed, form = assemble(forms, cards, rejected, day, app.settings.verification.paper_id_invalid_from)
     verdict, reason = decide(evidence), None
     if not snap.items:
