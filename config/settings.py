@@ -140,6 +140,21 @@ class BackofficeSettings(_Strict):
     port: int = Field(8000, ge=1, le=65535)
     secret_key_env: str | None = None
     secure_cookies: bool = False
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
+    # networks); a client's own such headers are ignored. The local nginx of deploy/ by default.
+    trusted_proxies: list[str] = ["127.0.0.1"]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class Settings(_Strict):

@@ -225,7 +225,8 @@ def _web_server(app: App, host: str | None, port: int | None):
             yield
 
     config = uvicorn.Config(create_app(app, reprocess=reprocess), host=host or app.settings.backoffice.host,
-                            port=port or app.settings.backoffice.port, log_level="info", proxy_headers=True)
+                            port=port or app.settings.backoffice.port, log_level="info", proxy_headers=True,
+                            forwarded_allow_ips=",".join(app.settings.backoffice.trusted_proxies))
     return Server(config)
 
 

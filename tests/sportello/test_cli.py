@@ -113,6 +113,7 @@ def test_show_prints_the_request_without_clear_codice_fiscale(cli, tmp_path):
 @pytest.mark.parametrize("extra, reason", [
     ("colour = 'blue'\n", "unknown key 'colour'"),
     ("[database]\nurl = 'oracle://x'\n", "database.url"),
+    ("[backoffice]\ntrusted_proxies = ['10.0.0.0/8', 'nginx']\n", "'nginx' is not an IP address or network"),
 ])
 def test_config_check_fails_with_the_reason(cli, tmp_path, extra, reason):
     bad = tmp_path / "bad.toml"
