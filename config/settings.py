@@ -157,6 +157,13 @@ class BackofficeSettings(_Strict):
         return value
 
 
+class LoggingSettings(_Strict):
+    # "text": one readable line per event (a terminal, journald); "json": one JSON object per line, for a
+    # log collector. Either way no codice fiscale, body, image or code is ever logged.
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -169,6 +176,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     verification: VerificationSettings = VerificationSettings()
     backoffice: BackofficeSettings = BackofficeSettings()
+    logging: LoggingSettings = LoggingSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property

@@ -15,6 +15,7 @@ import click
 
 from config.settings import PROVINCES, ConfigError
 from db.app import App, NotInitialised
+from sportello import logs
 
 EXIT_USAGE = 2
 
@@ -48,6 +49,7 @@ def load_app(*, initialised: bool = True) -> App:
     ctx = click.get_current_context()
     try:
         app = App.from_config(ctx.meta.get("sportello.config"))
+        logs.configure(app.settings.logging)
         if initialised:
             app.require_initialised()
     except (ConfigError, NotInitialised) as exc:
@@ -167,7 +169,8 @@ def run(host: str | None, port: int | None, no_web: bool) -> None:
     from sportello.service import run as run_service
 
     app = load_app()
-    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    configured = logging.getLevelName(app.settings.logging.level)  # -v / -vv may ask for more still
+    logging.getLogger().setLevel(min(logging.getLogger().level, configured))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
     run_service(app, host=host, port=port, with_web=not no_web)
 

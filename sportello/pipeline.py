@@ -120,7 +120,7 @@ def _store(app: App, raw: bytes, province: str, origin: MailOrigin | None, parse
             if existing is None:
                 raise
             return _already_stored(existing)
-    log.info("stored message into %s (%s)", outcome.reference, outcome.status)
+    log.info("stored message into %s (%s)", outcome.reference, outcome.status, extra={"reference": outcome.reference})
     return outcome
 
 

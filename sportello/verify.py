@@ -175,7 +175,7 @@ def _verify(app: App, request_id: int, snap: _Snapshot) -> str | None:
         _record_people(req, form, evidence)
         lifecycle.transition(s, req, verdict.status, ACTOR, reason=reason, codes=list(verdict.codes))
         _answer(app, s, req, verdict.status, verdict.citizen_messages())
-    log.info("verified %s: %s", snap.reference, verdict.status)
+    log.info("verified %s: %s", snap.reference, verdict.status, extra={"reference": snap.reference})
     return verdict.status
 
 
