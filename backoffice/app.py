@@ -95,7 +95,7 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
     web.state.reprocess = reprocess
     web.state.renderer = ScanRenderer(app.blobs, app.settings.limits.max_image_pixels,
                                       max_pages=app.settings.limits.max_pdf_pages)
-    web.state.login_throttle = ClientThrottle(MAX_FAILURES_PER_CLIENT, WINDOW.total_seconds())
+    web.state.login_throttle = ClientThrottle(MAX_FAILURES_PER_CLIENT, WINDOW.total_seconds(), settings.throttle_storage)
 
     for module in (health, auth, queue, request_page, actions, integration, intake_failures):
         web.include_router(module.router)

@@ -8,13 +8,14 @@ database and every open session of that user stops working at once.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
@@ -74,30 +75,22 @@ def current_user(request: Request) -> CurrentUser:
 
 
 class ClientThrottle:
-    """Failed logins per client address, in memory (the per-username limit is in the database)."""
+    """Failed logins per client address, over a moving window (the per-username limit is in the database).
 
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
+    Kept by `limits` in the storage `[backoffice] throttle_storage` names:
+    "memory://" for one node, "redis://host:6379" so that every node behind
+    a balancer counts the same failures.
+    """
 
-    def _recent(self, key: str, now: float) -> deque:
-        q = self._hits.setdefault(key, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
+    def __init__(self, limit: int, window: float, storage: str = "memory://"):
+        self.item = RateLimitItemPerSecond(limit, int(window))
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
 
     def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.limit
+        return not self.limiter.test(self.item, "login", key)
 
     def failed(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(key, now).append(now)
-            if len(self._hits) > 10_000:  # bounded memory under a spray of addresses
-                for k in [k for k, q in self._hits.items() if not q]:
-                    del self._hits[k]
+        self.limiter.hit(self.item, "login", key)
 
 
 def _recent_failures(s, username: str) -> int:

@@ -143,6 +143,8 @@ class BackofficeSettings(_Strict):
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
     # networks); a client's own such headers are ignored. The local nginx of deploy/ by default.
     trusted_proxies: list[str] = ["127.0.0.1"]
+    # Where failed logins per client are counted: "memory://" (one node) or "redis://host:6379" (all nodes).
+    throttle_storage: str = Field("memory://", pattern=r"^(memory|redis|rediss)://")
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -217,3 +217,34 @@ def test_an_unexpected_error_is_a_plain_page_and_its_message_is_not_logged(login
     assert r.status_code == 500 and "Si è verificato un errore" in r.text
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert "RuntimeError" in caplog.text and cf not in caplog.text
+
+
+def test_the_client_throttle_is_shared_by_every_node_through_redis(app, seeded):
+    """Two back offices (two nodes) on the machine's Redis: failures seen by one block the client on both."""
+    import uuid
+
+    from backoffice.app import create_app
+    from backoffice.auth import MAX_FAILURES_PER_CLIENT
+
+    db = 1 + uuid.uuid4().int % 14  # a Redis database of our own for this test, flushed after it
+    storage = f"redis://127.0.0.1:6379/{db}"
+    from dataclasses import replace as dc_replace
+
+    settings = app.settings.model_copy(
+        update={"backoffice": app.settings.backoffice.model_copy(update={"throttle_storage": storage})})
+    node_app = dc_replace(app, settings=settings)
+    nodes = [Client(create_app(node_app)), Client(create_app(node_app))]
+    try:
+        for i in range(MAX_FAILURES_PER_CLIENT):
+            node = nodes[i % 2]
+            node.get("/accesso")
+            user = f"nobody{i}"  # a different name each time: only the client limit can trip
+            assert node.post("/accesso", {"username": user, "password": "sbagliata!!"}).status_code == 401
+        for node in nodes:
+            node.get("/accesso")
+            r = node.post("/accesso", {"username": "sup", "password": "password-di-prova"})
+            assert r.status_code == 429 and "Troppi tentativi" in r.text
+    finally:
+        import redis
+
+        redis.Redis.from_url(storage).flushdb()
