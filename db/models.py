@@ -142,6 +142,9 @@ class Message(Base):
     # Intake outcome: "ok", or "failed" with the reason shown to operators.
     intake_status: Mapped[str] = mapped_column(String(10), default="ok")
     intake_error: Mapped[str | None] = mapped_column(Text)
+    # How intake read it, for the clerk: [{"text": note, "loss": whether content was not read}].
+    # Any loss sends the request to needs_review (verification.verdict).
+    intake_notes: Mapped[list | None] = mapped_column(JSON)
     # Server-side follow-up (move to processed/failed folder): "pending" | "done" | "none".
     server_action: Mapped[str] = mapped_column(String(10), default="none")
     server_target: Mapped[str | None] = mapped_column(String(200))

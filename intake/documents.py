@@ -38,6 +38,7 @@ class Document:
     page_count: int | None = None
     signer_certificate: bytes | None = None  # of a signed PDF
     signed: bool = False
+    notes: tuple[str, ...] = ()  # for the clerk: accepted, but worth knowing (a PDF with JavaScript)
 
 
 def normalise(name: str, content_type: str, data: bytes, *, max_pixels: int, max_pages: int, max_output: int) -> list[Document]:
