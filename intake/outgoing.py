@@ -12,6 +12,7 @@ import ssl
 import uuid
 from datetime import timedelta
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -129,11 +130,43 @@ def replies_today(s: Session, recipient: str) -> int:
     )
 
 
+_REFERENCE_RE = re.compile(r"SR-[A-Z]{2}-\d{4}-\d{6}")
+
+
+def _gist(kind: str, text: str) -> str:
+    """What an automatic answer says, whatever request it is about."""
+    return kind + "\0" + " ".join(_REFERENCE_RE.sub("SR-…", text).split())
+
+
+def repeats_today(s: Session, recipient: str, kind: str, msg: EmailMessage) -> bool:
+    """Whether this address had the same automatic answer (same kind, same words) within a day.
+
+    RFC 3834 section 2: a responder answers one address at most once in a
+    period for the same thing. A robot we do not recognise, answering each of
+    our mails (each in a request of its own), would get the same answer with
+    another reference: that one is not sent, and no loop can form.
+    """
+    gist = _gist(kind, msg.get_content())
+    since = utcnow() - timedelta(days=1)
+    for raw in s.scalars(select(OutgoingMail.raw).where(OutgoingMail.recipient == recipient, OutgoingMail.kind == kind,
+                                                        OutgoingMail.created_at >= since)):
+        try:
+            sent = message_from_bytes(raw, policy=SMTP_POLICY).get_content()
+        except Exception:  # noqa: BLE001 - an unreadable old row never blocks a new answer
+            continue
+        if _gist(kind, sent) == gist:
+            return True
+    return False
+
+
 def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str) -> OutgoingMail | None:
-    """Queue a mail in the caller's transaction, unless the recipient hit the daily limit."""
+    """Queue an automatic answer in the caller's transaction, unless it repeats one or the address hit the limit."""
     recipient = msg["To"]
     if replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
         lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "reply rate limit"})
+        return None
+    if repeats_today(s, recipient, kind, msg):
+        lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "same answer sent within a day"})
         return None
     if request.id is None:
         s.flush()

@@ -107,3 +107,20 @@ def test_an_id_that_is_no_msg_id_is_left_out_of_the_reply(app):
         wire = s.scalar(select(OutgoingMail.raw))
     header_block = wire.split(b"\r\n\r\n", 1)[0]
     assert header_block.isascii() and b"con spazi" not in header_block
+
+
+# ---- defect 4: auto-replies and bounces are never answered -----------------------------------
+
+
+def test_german_auto_replies_and_repeated_exchange_bounces_are_never_answered(app):
+    german = mf.simple(seed=51, subject="Automatische Antwort: Richiesta codici PIN/PUK",
+                       sender="Hans Muster <hans.muster@firma.example.de>")
+    ndr = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@comune.example.it"
+    outcomes = [ingest(app, german, "MI")]
+    for seed in (52, 53):  # the same sender bounces twice
+        outcomes.append(ingest(app, mf.simple(seed=seed, subject="Recapito non riuscito: Abbiamo ricevuto",
+                                              sender=f"Microsoft Outlook <{ndr}>",
+                                              text="Impossibile recapitare il messaggio."), "MI"))
+    verify_pending(app)
+    assert [o.status for o in outcomes] == ["not_a_request"] * 3
+    assert _ours(app) == []
