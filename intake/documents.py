@@ -160,7 +160,43 @@ def _pdf(name: str, data: bytes, max_pages: int) -> Document:
     if pages > max_pages:
         return Document(name, sniff.PDF, data, rejected=f"pdf: too many pages ({pages})", page_count=pages)
     signed, certificate = _pdf_signature(reader)
-    return Document(name, sniff.PDF, data, page_count=pages, signed=signed, signer_certificate=certificate)
+    return Document(name, sniff.PDF, data, page_count=pages, signed=signed, signer_certificate=certificate,
+                    notes=_pdf_active_content(reader, data))
+
+
+def _pdf_active_content(reader, data: bytes) -> tuple[str, ...]:
+    """What a PDF could do when opened: scripts, embedded files, an action on opening.
+
+    Nothing of it is run or opened here (pdfium and pypdf only read pages),
+    but such a PDF is unusual for a scanned form: it is kept, and the clerk
+    who opens the original is told. The catalogue's name trees and actions
+    are read first; the raw bytes are searched too, for objects in no tree.
+    """
+    notes: list[str] = []
+    javascript = embedded = opens = False
+    try:
+        root = reader.trailer["/Root"].get_object()
+        names = root.get("/Names")
+        names = names.get_object() if names is not None else {}
+        javascript = "/JavaScript" in names
+        embedded = "/EmbeddedFiles" in names
+        action = root.get("/OpenAction")
+        action = action.get_object() if action is not None else None
+        if hasattr(action, "get"):  # a dictionary (an action), not an array (a destination)
+            opens = True
+            javascript = javascript or action.get("/S") == "/JavaScript" or "/JS" in action
+        opens = opens or "/AA" in root
+    except Exception as exc:  # noqa: BLE001 - a damaged catalogue: the byte search below still answers
+        log.debug("pdf catalogue not readable: %s", type(exc).__name__)
+    javascript = javascript or b"/JavaScript" in data or b"/JS " in data or b"/JS(" in data or b"/JS<" in data
+    embedded = embedded or b"/EmbeddedFile" in data
+    if javascript:
+        notes.append("pdf contains JavaScript (not run)")
+    if embedded:
+        notes.append("pdf has embedded files (not opened)")
+    if opens and not javascript:
+        notes.append("pdf opens an action when opened (not run)")
+    return tuple(notes)
 
 
 def _pdf_signature(reader) -> tuple[bool, bytes | None]:

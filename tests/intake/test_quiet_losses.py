@@ -115,3 +115,45 @@ def test_a_message_starting_with_a_utf8_bom_is_read():
     msg = parse(raw)
     assert msg.subject == "Richiesta PIN" and msg.message_id == "<mail-9@example.org>"
     assert names(msg) == {"fronte.jpg"}
+
+
+# ---- defect 6: a PDF with JavaScript or an embedded file is kept and noted --------------------
+
+
+def _pdf_with(*, javascript: bool = False, embedded: bool = False) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(mf.pdf(pages=1, seed=11))))
+    if javascript:  # an action run on opening, as a form with a "validation" script carries
+        action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                   NameObject("/JS"): TextStringObject("app.alert('ciao');")})
+        writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    if embedded:
+        writer.add_attachment("istruzioni.exe", b"MZ\x90\x00 not a real program")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_with_javascript_is_kept_and_noted_for_the_clerk():
+    msg = parse(mf.mail(mf.attachment(_pdf_with(javascript=True), "modulo.pdf", "application/pdf")))
+    (kept,) = msg.attachments
+    assert kept.accepted and kept.page_count == 1
+    assert "attachment 2 (modulo.pdf): pdf contains JavaScript (not run)" in msg.defects
+    assert msg.losses == []  # nothing was lost: it is read as any PDF
+
+
+def test_a_pdf_with_an_embedded_file_is_kept_and_noted_for_the_clerk():
+    msg = parse(mf.mail(mf.attachment(_pdf_with(embedded=True), "modulo.pdf", "application/pdf")))
+    assert msg.attachments[0].accepted
+    assert any(d.endswith("pdf has embedded files (not opened)") for d in msg.defects)
+    assert not any("JavaScript" in d for d in msg.defects)
+
+
+def test_a_plain_pdf_has_no_note():
+    msg = parse(mf.mail(mf.attachment(mf.pdf(pages=1, seed=11), "modulo.pdf", "application/pdf")))
+    assert msg.defects == [] and msg.attachments[0].accepted
