@@ -26,6 +26,9 @@ register_heif_opener()
 _CONVERTED_TO_PNG = {sniff.GIF, sniff.WEBP, sniff.BMP, sniff.TIFF}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}
 MAX_SIGNATURE_FIELDS = 500
+# A PNG over this many pixels is checked chunk by chunk (every CRC, IDAT included)
+# instead of decoded: decoding a 60 Mpx one costs ~230 MB for a yes/no answer.
+STRICT_DECODE_MAX_PIXELS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,9 @@ def _load_strictly(im) -> None:
     """
     from PIL import ImageFile
 
+    if im.format == "PNG" and im.width * im.height > STRICT_DECODE_MAX_PIXELS:
+        im.verify()  # raises on a bad CRC or a file cut short; im is not usable afterwards
+        return
     saved = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     if im.format == "JPEG":
