@@ -182,7 +182,10 @@ def _parser_defects(msg: Message) -> list[str]:
         seen += 1
         for defect in getattr(part, "defects", []):
             kinds.setdefault(f"mime: {type(defect).__name__}", None)
-        payload = part.get_payload()
+        try:
+            payload = part.get_payload()
+        except Exception:  # noqa: BLE001 - e.g. ValueError on a NUL in the charset (found by tests/intake/test_fuzz.py)
+            continue
         if isinstance(payload, list):
             todo.extend(p for p in payload if isinstance(p, Message))
     return list(kinds)

@@ -157,3 +157,10 @@ def test_a_pdf_with_an_embedded_file_is_kept_and_noted_for_the_clerk():
 def test_a_plain_pdf_has_no_note():
     msg = parse(mf.mail(mf.attachment(mf.pdf(pages=1, seed=11), "modulo.pdf", "application/pdf")))
     assert msg.defects == [] and msg.attachments[0].accepted
+
+
+def test_a_nul_in_the_charset_does_not_stop_the_message():
+    """Found by tests/intake/test_fuzz.py: the stdlib raised ValueError listing the parser's defects."""
+    raw = (b"Content-Type: text/plain; charset=\x00\x00\x00\x00\r\nFrom: Mario Rossi <mario.rossi@example.org>\r\n"
+           b"Subject: Richiesta\r\nMessage-ID: <nul-1@example.org>\r\n\r\nBuongiorno\r\n")
+    assert parse(raw).message_id == "<nul-1@example.org>"
