@@ -99,6 +99,15 @@ def load_image(data: bytes) -> list[np.ndarray]:
         image = Image.open(io.BytesIO(data))
     except Exception as exc:  # PIL raises many kinds
         raise ImageError(f"not a readable image: {exc}") from exc
+    try:
+        return _decoded(image, data)
+    except ImageError:
+        raise
+    except Exception as exc:  # damaged EXIF, a header Pillow reads and nothing else does (tests: test_fuzz_openers)
+        raise ImageError(f"cannot decode image: {exc}") from exc
+
+
+def _decoded(image: Image.Image, data: bytes) -> list[np.ndarray]:
     if _plain(image, data):
         _check_size(image)
         factor = reduction(*image.size, jpeg=image.format == "JPEG")
@@ -169,7 +178,7 @@ def _plain(image: Image.Image, data: bytes) -> bool:
 
 
 def pdf_page_images(data: bytes, dpi: int = 200) -> list[np.ndarray]:
-    """Every page of a PDF rendered at `dpi` as BGR (pages over MAX_PIXELS are rendered at a lower dpi)."""
+    """Every page of a PDF rendered at `dpi` as BGR (a page over the decoding budget at a lower dpi)."""
     import pypdfium2
 
     try:
@@ -184,6 +193,8 @@ def pdf_page_images(data: bytes, dpi: int = 200) -> list[np.ndarray]:
             rgb = page.render(scale=render_scale(width_pt, height_pt, dpi)).to_numpy()
             pages.append(cv2.cvtColor(rgb[..., :3], cv2.COLOR_RGB2BGR) if rgb.shape[2] >= 3 else rgb)
             page.close()
+    except Exception as exc:  # a page pdfium cannot load or render (tests: test_fuzz_openers)
+        raise ImageError(f"PDF page not readable: {exc}") from exc
     finally:
         document.close()
     return pages
