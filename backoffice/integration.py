@@ -75,7 +75,7 @@ def _clean_body(body: str) -> str:
 
 
 def build_message(req: Req, sender: str, recipient: str, subject: str, body: str, nonce: str) -> EmailMessage:
-    msg = EmailMessage(policy=outgoing.SMTP_POLICY)  # msg-ids folded, never RFC 2047-encoded
+    msg = EmailMessage(policy=outgoing.MAIL_POLICY)  # msg-ids folded, never RFC 2047-encoded
     msg["From"] = sender
     msg["To"] = recipient
     msg["Subject"] = subject
@@ -167,7 +167,7 @@ def send(request: Request, reference: str, subject: str = Form(""), body: str = 
                 msg = build_message(req, app.settings.sender_address, recipient, _clean_subject(req, subject),
                                     _clean_body(body), nonce)
                 s.add(OutgoingMail(request_id=req.id, kind=KIND, recipient=recipient, message_id=msg["Message-ID"],
-                                   raw=msg.as_bytes(policy=outgoing.SMTP_POLICY), status="pending"))
+                                   raw=msg.as_bytes(), status="pending"))
                 _auto_claim(s, req, user)
                 lifecycle.record(s, req, "integration_requested", user.username, {
                     "recipient": recipient, "subject": msg["Subject"], "message": msg["Message-ID"],

@@ -14,6 +14,7 @@ from datetime import timedelta
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email import message_from_bytes
 from email.message import EmailMessage
+from email import policy as email_policy
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -64,8 +65,10 @@ class MessageIdsHeader(UnstructuredHeader):
 _registry = HeaderRegistry()
 _registry.map_to_type("in-reply-to", MessageIdsHeader)
 _registry.map_to_type("references", MessageIdsHeader)
-# The policy our mails are built and serialised with (SMTP: CRLF line ends).
+# The policies our mails are built and serialised with: SMTP (CRLF line ends) and the
+# default one (LF), both with msg-id headers that are never encoded.
 SMTP_POLICY = SMTP.clone(header_factory=_registry)
+MAIL_POLICY = email_policy.default.clone(header_factory=_registry)
 
 _env = Environment(
     loader=PackageLoader("config", "templates"),

@@ -268,6 +268,33 @@ def demo() -> None:
     )
 
 
+@cli.group()
+def audit() -> None:
+    """The event log's hash chains."""
+
+
+@audit.command("verify")
+@config_option
+def audit_verify() -> None:
+    """Check every event's hash and link: exit 0 when intact, else 3 naming the first broken event."""
+    from sqlalchemy import func, select
+
+    from db import audit as chain
+    from db.models import Event
+
+    app = load_app()
+    with app.db.engine.connect() as conn:
+        breaks = chain.verify(conn)
+        total = conn.execute(select(func.count()).select_from(Event)).scalar_one()
+    if not breaks:
+        click.echo(f"audit log intact: {total} events")
+        return
+    for b in breaks[:20]:
+        click.echo(str(b), err=True)
+    first = breaks[0]
+    _fail(f"audit log broken: first at {first}" + (f" ({len(breaks)} chains broken)" if len(breaks) > 1 else ""), 3)
+
+
 @cli.command()
 @config_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))

@@ -30,3 +30,18 @@ def test_the_clerk_sees_the_notes_in_italian(app, login, seeded):
     assert "Messaggio letto solo in parte" in page
     assert f"Troppi allegati: {len(case.attachments)} non considerati (limite 30)" in page
     assert "contenuto non letto" in page
+
+
+def test_an_integration_request_threads_on_a_long_outlook_message_id():
+    """Defect 3 in the clerk's mail too: In-Reply-To/References never RFC 2047-encoded."""
+    from backoffice.integration import build_message
+    from db.models import Message, Request
+
+    long_id = "<AM0PR07MB6178D1E0C8E6F1B2A9C3D4E5F60718293A4B5C6D7E8F9A0B1C2D3E4F5@AM0PR07MB6178.eurprd07.prod.outlook.com>"
+    req = Request(reference="SR-MI-2026-000009", province="MI",
+                  messages=[Message(direction="in", message_id=long_id)])
+    raw = build_message(req, "ufficio@example.org", "mario@example.org", "Integrazione", "Ci manca il retro.",
+                        "abc").as_bytes()
+    head = raw.split(b"\n\n", 1)[0].decode("ascii")
+    assert "=?" not in head.split("Subject:")[0] + head.split("Subject:")[1].split("\n", 1)[1]
+    assert f"In-Reply-To: {long_id}" in head and long_id in head.split("References:")[1]
