@@ -142,6 +142,40 @@ class BackofficeSettings(_Strict):
     secure_cookies: bool = False
 
 
+class StorageSettings(_Strict):
+    """Encryption at rest of the blob store (db.crypto): a 32-byte key, 64 hex digits."""
+
+    key_env: str | None = None  # e.g. "SPORTELLO_STORAGE_KEY"
+    key_file: str | None = None
+    # Keys of earlier rotations: still read, never written with (drop them after `sportello keys rotate`).
+    retired_key_envs: list[str] = []
+    retired_key_files: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.key_env and self.key_file:
+            raise ValueError("give key_env or key_file, not both")
+        if (self.retired_key_envs or self.retired_key_files) and not (self.key_env or self.key_file):
+            raise ValueError("retired keys need a current key (key_env or key_file)")
+        return self
+
+    def keyring(self):
+        """The Keyring, or None when no key is configured; ConfigError for a missing or malformed key."""
+        from db.crypto import Keyring, StorageKeyError, parse_key
+
+        if not (self.key_env or self.key_file):
+            return None
+        try:
+            current = parse_key(_secret(self.key_env, self.key_file, "storage key") or "", "storage key")
+            retired = tuple(parse_key(_secret(env, None, f"retired storage key {env}") or "", f"retired key {env}")
+                            for env in self.retired_key_envs)
+            retired += tuple(parse_key(_secret(None, f, f"retired storage key {f}") or "", f"retired key {f}")
+                             for f in self.retired_key_files)
+        except StorageKeyError as exc:
+            raise ConfigError(str(exc)) from None
+        return Keyring(current, retired)
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -154,6 +188,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     verification: VerificationSettings = VerificationSettings()
     backoffice: BackofficeSettings = BackofficeSettings()
+    storage: StorageSettings = StorageSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property

@@ -44,7 +44,7 @@ class App:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.blob_dir)
+        return BlobStore(self.settings.blob_dir, self.settings.storage.keyring())
 
     def require_initialised(self) -> None:
         from db.migrate import is_initialised

@@ -48,6 +48,7 @@ def load_app(*, initialised: bool = True) -> App:
     ctx = click.get_current_context()
     try:
         app = App.from_config(ctx.meta.get("sportello.config"))
+        app.settings.storage.keyring()  # a missing or malformed storage key: one line, now
         if initialised:
             app.require_initialised()
     except (ConfigError, NotInitialised) as exc:
@@ -266,6 +267,27 @@ def demo() -> None:
         f"\nBack office: `sportello run`, then open http://{bo.host}:{bo.port} and log in as "
         f"{username} / {password}"
     )
+
+
+@cli.group()
+def keys() -> None:
+    """The storage encryption keys."""
+
+
+@keys.command("rotate")
+@config_option
+def keys_rotate() -> None:
+    """Re-encrypt every stored file with the current key (the service may keep running)."""
+    from db.crypto import StorageKeyError
+
+    app = load_app(initialised=False)
+    if app.blobs.keyring is None:
+        _fail("no storage key configured: set [storage] key_env or key_file")
+    try:
+        done, current = app.blobs.rotate()
+    except StorageKeyError as exc:
+        _fail(str(exc))
+    click.echo(f"re-encrypted {done} files with key {app.blobs.keyring.current_id.hex()}; {current} already were")
 
 
 @cli.group()
