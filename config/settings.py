@@ -176,6 +176,14 @@ class StorageSettings(_Strict):
         return Keyring(current, retired)
 
 
+class RetentionSettings(_Strict):
+    # GDPR art. 5(1)(e): scans and raw messages of a closed request are kept this many days after it
+    # closed (time for a complaint or a second look), then purged (sportello.retention).
+    closed_days: int = Field(90, ge=1)
+    # Hours between two runs of the purge in `sportello run`.
+    interval_hours: int = Field(24, ge=1)
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -189,6 +197,7 @@ class Settings(_Strict):
     verification: VerificationSettings = VerificationSettings()
     backoffice: BackofficeSettings = BackofficeSettings()
     storage: StorageSettings = StorageSettings()
+    retention: RetentionSettings = RetentionSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property

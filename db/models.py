@@ -101,6 +101,8 @@ class Request(Base):
     # The head of this request's event hash chain (db.audit): last seq and its hash.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     audit_hash: Mapped[str | None] = mapped_column(String(64))
+    # When retention purged its files and personal data (sportello.retention); the record stays.
+    purged_at: Mapped[datetime | None]
 
     messages: Mapped[list["Message"]] = relationship(back_populates="request", order_by="Message.id")
     documents: Mapped[list["Document"]] = relationship(

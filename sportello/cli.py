@@ -269,6 +269,22 @@ def demo() -> None:
     )
 
 
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Only list what would be purged.")
+def purge(dry_run: bool) -> None:
+    """Purge the files and personal data of requests closed longer than [retention] closed_days."""
+    from sportello.retention import purge as run_purge
+
+    app = load_app()
+    done = run_purge(app, dry_run=dry_run)
+    for p in done:
+        click.echo(f"{p.reference}  {p.status:<13}  closed {p.closed_at:%Y-%m-%d}  {p.files} files, "
+                   f"{p.size // 1024} kB")
+    verb = "would purge" if dry_run else "purged"
+    click.echo(f"{verb} {len(done)} requests (closed more than {app.settings.retention.closed_days} days ago)")
+
+
 @cli.group()
 def keys() -> None:
     """The storage encryption keys."""

@@ -20,6 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('audit_seq', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('audit_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('purged_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seq', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
@@ -45,6 +46,7 @@ def downgrade() -> None:
         batch_op.drop_column('prev_hash')
         batch_op.drop_column('seq')
     with op.batch_alter_table('requests', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('purged_at')
         batch_op.drop_column('audit_hash')
         batch_op.drop_column('audit_seq')
     with op.batch_alter_table('messages', schema=None, recreate='never') as batch_op:
