@@ -176,6 +176,7 @@ def chain_existing(conn: Connection) -> int:
         conn.execute(update(events).where(events.c.id == row["id"]).values(seq=seq, prev_hash=prev, hash=digest))
         tips[row["request_id"]] = (seq, digest)
         count += 1
+    tips.setdefault(None, (0, GENESIS))  # the global head exists from the start: no race to create it
     for request_id, (seq, digest) in tips.items():
         if request_id is None:
             conn.execute(heads.delete().where(heads.c.name == GLOBAL))
