@@ -100,7 +100,7 @@ def _image(name: str, content_type: str, data: bytes, max_pixels: int, max_pages
         if content_type in (sniff.JPEG, sniff.PNG):
             if not _ends_whole(content_type, data):
                 _load_strictly(im)  # a truncated photo fails here, not in the OCR worker
-            return [Document(name, content_type, data, page_count=1)]
+            return [Document(name, content_type, data, page_count=1, notes=_reduced_note(im.size))]
         if content_type == sniff.HEIF:
             return [Document(with_extension(name, "jpg"), sniff.JPEG, _to_jpeg(im), page_count=1)]
         pages, produced = [], 0
@@ -124,6 +124,15 @@ def _image(name: str, content_type: str, data: bytes, max_pixels: int, max_pages
         return [Document(name, content_type, data, rejected="image: unreadable or corrupt")]
     finally:
         im.close()
+
+
+def _reduced_note(size: tuple[int, int]) -> tuple[str, ...]:
+    """For the clerk: verification reads pictures over its decoding budget (verification/images/budget.py,
+    the same 16 Mpx) at a reduced resolution; the original is kept whole."""
+    width, height = size
+    if width * height <= STRICT_DECODE_MAX_PIXELS:
+        return ()
+    return (f"image decoded reduced for reading ({width}x{height} px, over 16 Mpx; the original is kept)",)
 
 
 def _to_jpeg(im: Image.Image) -> bytes:

@@ -164,3 +164,17 @@ def test_a_nul_in_the_charset_does_not_stop_the_message():
     raw = (b"Content-Type: text/plain; charset=\x00\x00\x00\x00\r\nFrom: Mario Rossi <mario.rossi@example.org>\r\n"
            b"Subject: Richiesta\r\nMessage-ID: <nul-1@example.org>\r\n\r\nBuongiorno\r\n")
     assert parse(raw).message_id == "<nul-1@example.org>"
+
+
+def test_a_picture_over_the_decoding_budget_is_kept_whole_and_noted():
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 4000), "white").save(out, "PNG", compress_level=1)
+    msg = parse(mf.mail(mf.attachment(out.getvalue(), "fronte.png", "image/png")))
+    (kept,) = msg.attachments
+    assert kept.accepted and kept.data == out.getvalue()
+    assert any("image decoded reduced for reading (6000x4000 px" in d for d in msg.defects)
+    assert msg.losses == []
