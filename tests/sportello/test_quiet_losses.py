@@ -124,3 +124,13 @@ def test_german_auto_replies_and_repeated_exchange_bounces_are_never_answered(ap
     verify_pending(app)
     assert [o.status for o in outcomes] == ["not_a_request"] * 3
     assert _ours(app) == []
+
+
+def test_requests_show_lists_the_notes(app):
+    from sportello.show import render_request
+
+    case = build_case("direct-ready-phone")
+    out = ingest(app, to_email(replace(case, attachments=[*_thumbnails(30), *case.attachments])), case.province)
+    with app.db.session() as s:
+        text = render_request(s.scalar(select(Request).where(Request.reference == out.reference)))
+    assert f"!! non letto: too many attachments: {len(case.attachments)} not kept (limit 30)" in text
