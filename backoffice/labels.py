@@ -82,6 +82,14 @@ EVENT_LABELS = {
     "opened": "Consultata",
     "intake_reprocessed": "Nuova elaborazione del messaggio",
     "message_added": "Nuovo messaggio",
+    "purged": "Documenti eliminati (conservazione scaduta)",
+    "message_received": "Messaggio ricevuto",
+}
+
+# Why an automatic answer was not sent (intake.outgoing.queue).
+MAIL_SUPPRESSED_REASONS = {
+    "reply rate limit": "limite giornaliero di risposte automatiche a questo indirizzo",
+    "same answer sent within a day": "la stessa risposta era già stata inviata a questo indirizzo nelle ultime 24 ore",
 }
 
 # Names of extracted fields as the forms and documents print them.

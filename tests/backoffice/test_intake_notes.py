@@ -45,3 +45,13 @@ def test_an_integration_request_threads_on_a_long_outlook_message_id():
     head = raw.split(b"\n\n", 1)[0].decode("ascii")
     assert "=?" not in head.split("Subject:")[0] + head.split("Subject:")[1].split("\n", 1)[1]
     assert f"In-Reply-To: {long_id}" in head and long_id in head.split("References:")[1]
+
+
+def test_the_clerk_reads_why_an_automatic_answer_was_held_back(app, login, seeded):
+    first = ingest(app, mf.mail(seed=81, subject="richiesta", sender="Ugo Neri <ugo@example.org>"), "MI")
+    verify_pending(app)
+    ingest(app, mf.mail(seed=82, subject="richiesta di nuovo", sender="Ugo Neri <ugo@example.org>"), "MI")
+    verify_pending(app)
+    page = login("op.mi").get(f"/pratiche/{first.reference}").text
+    assert "E-mail non inviata" in page
+    assert "la stessa risposta era già stata inviata a questo indirizzo nelle ultime 24 ore" in page
