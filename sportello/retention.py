@@ -114,6 +114,8 @@ def _strip(s: Session, req: Request) -> None:
         for att in msg.attachments:
             att.filename = "(eliminato)"
             att.signer_certificate = None
+            # No longer a scan to show or read: the back office lists it with the reason.
+            att.status, att.reject_reason = "purged", "eliminato: periodo di conservazione scaduto"
     for mail in s.scalars(select(OutgoingMail).where(OutgoingMail.request_id == req.id)):
         mail.raw = b""
     req.purged_at = now

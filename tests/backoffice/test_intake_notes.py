@@ -55,3 +55,26 @@ def test_the_clerk_reads_why_an_automatic_answer_was_held_back(app, login, seede
     page = login("op.mi").get(f"/pratiche/{first.reference}").text
     assert "E-mail non inviata" in page
     assert "la stessa risposta era già stata inviata a questo indirizzo nelle ultime 24 ore" in page
+
+
+def test_a_purged_request_page_still_opens_with_its_record(app, login, seeded):
+    from datetime import timedelta
+
+    from sqlalchemy import select, text
+
+    from db import lifecycle
+    from db.models import Request, utcnow
+    from sportello.retention import purge
+
+    case = build_case("direct-ready-phone")
+    out = ingest(app, to_email(case), "MI")
+    verify_pending(app)
+    with app.db.session() as s:
+        lifecycle.transition(s, s.scalar(select(Request).where(Request.reference == out.reference)), "rejected", "op.mi")
+    with app.db.engine.begin() as conn:
+        conn.execute(text("UPDATE requests SET updated_at = :t WHERE reference = :r"),
+                     {"t": utcnow() - timedelta(days=400), "r": out.reference})
+    assert out.reference in [p.reference for p in purge(app)]
+    r = login("op.mi").get(f"/pratiche/{out.reference}")
+    assert r.status_code == 200 and "Documenti eliminati (conservazione scaduta)" in r.text
+    assert "periodo di conservazione scaduto" in r.text

@@ -61,6 +61,7 @@ def test_a_closed_request_past_the_period_loses_its_files_and_keeps_its_record(a
         req = s.scalar(select(Request).where(Request.reference == old))
         assert req.status == "rejected" and req.purged_at is not None
         assert req.holder_codice_fiscale is None and req.contact_phone is None and req.documents == []
+        assert {a.status for m in req.messages for a in m.attachments} == {"purged"}
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.request_id == req.id).order_by(Event.id))]
         assert kinds[0] == "created" and "status" in kinds and kinds[-1] == "purged"
         kept = s.scalar(select(Request).where(Request.reference == open_one))
