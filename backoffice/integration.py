@@ -28,6 +28,7 @@ from config.settings import PROVINCE_NAMES
 from db import lifecycle
 from db.lifecycle import can_transition
 from db.models import OutgoingMail, Request as Req, utcnow
+from intake import outgoing
 from intake.threading import marker_line
 
 router = APIRouter()
@@ -74,17 +75,17 @@ def _clean_body(body: str) -> str:
 
 
 def build_message(req: Req, sender: str, recipient: str, subject: str, body: str, nonce: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=outgoing.MAIL_POLICY)  # msg-ids folded, never RFC 2047-encoded
     msg["From"] = sender
     msg["To"] = recipient
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     domain = parseaddr(sender)[1].rpartition("@")[2] or "sportello.invalid"
     msg["Message-ID"] = f"<integrazione.{nonce}@{domain}>"
-    last_in = [m.message_id for m in req.messages if m.direction == "in" and m.message_id.startswith("<")]
+    last_in = outgoing.msg_ids([m.message_id for m in req.messages if m.direction == "in"])
     if last_in:
         msg["In-Reply-To"] = last_in[-1]
-        msg["References"] = " ".join(last_in[-10:])
+        msg["References"] = " ".join(outgoing.thread_references(last_in))
     # RFC 3834: robots must not answer it; X-Sportello-Loop is our own loop guard (intake.outgoing).
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"

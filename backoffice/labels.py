@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # The tick-box wording of the forms (SPEC.md), keyed by the export values.
 from verification.forms.layout import RELATIONSHIP_LABELS  # noqa: F401 - re-exported for the templates
 
@@ -80,6 +82,14 @@ EVENT_LABELS = {
     "opened": "Consultata",
     "intake_reprocessed": "Nuova elaborazione del messaggio",
     "message_added": "Nuovo messaggio",
+    "purged": "Documenti eliminati (conservazione scaduta)",
+    "message_received": "Messaggio ricevuto",
+}
+
+# Why an automatic answer was not sent (intake.outgoing.queue).
+MAIL_SUPPRESSED_REASONS = {
+    "reply rate limit": "limite giornaliero di risposte automatiche a questo indirizzo",
+    "same answer sent within a day": "la stessa risposta era già stata inviata a questo indirizzo nelle ultime 24 ore",
 }
 
 # Names of extracted fields as the forms and documents print them.
@@ -114,6 +124,7 @@ FIELD_LABELS = {
     "found": "Trovato",
     "today": "Data del controllo",
     "reason": "Motivo",
+    "notes": "Note di lettura",
 }
 
 # Request-level data an operator may correct: column -> (label, kind).
@@ -140,3 +151,35 @@ def label(table: dict, code: str | None, default: str = "—") -> str:
 
 def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+# What intake noted while reading a message (English, from intake.*): the clerk reads
+# the Italian sentence, with the technical note beside it. First matching pattern wins.
+INTAKE_NOTE_LABELS: tuple[tuple[str, str], ...] = (
+    (r"^too many attachments: (\d+) not kept \(limit (\d+)\)",
+     "Troppi allegati: {0} non considerati (limite {1}); tenuti i documenti più probabili"),
+    (r"^message too large", "Messaggio oltre la dimensione massima: letti solo i dati di intestazione"),
+    (r"structure unreadable", "Struttura del messaggio illeggibile: letti solo i dati di intestazione"),
+    (r"multipart nesting too deep", "Parti del messaggio annidate troppo in profondità: non lette"),
+    (r"multipart without usable boundary", "Parte del messaggio senza separatore utilizzabile: allegati forse non letti"),
+    (r"boundary repaired", "Separatore delle parti riparato: allegati letti"),
+    (r"extraction stopped", "Lettura degli allegati interrotta da un errore"),
+    (r"unreadable S/MIME signature", "Firma S/MIME illeggibile: allegati letti come non firmati"),
+    (r"^part [^:]*: unreadable", "Parte del messaggio illeggibile"),
+    (r"not read \(processing time limit\)", "Allegato non letto: tempo di elaborazione esaurito"),
+    (r"not read \(tnef: damaged", "File winmail.dat danneggiato: conservato ma non letto per intero"),
+    (r"not read \(", "Allegato non letto: supera un limite di sicurezza"),
+    (r"pdf contains JavaScript", "Il PDF contiene JavaScript (non eseguito): da controllare"),
+    (r"pdf has embedded files", "Il PDF contiene file incorporati (non aperti): da controllare"),
+    (r"pdf opens an action", "Il PDF esegue un'azione all'apertura (non eseguita): da controllare"),
+    (r"image decoded reduced", "Immagine molto grande: letta a risoluzione ridotta"),
+    (r"^mime: (\w+)Defect", "Difetto di formato del messaggio ({0})"),
+)
+_NOTE_PATTERNS = tuple((re.compile(p), text) for p, text in INTAKE_NOTE_LABELS)
+
+
+def intake_note_label(note: str) -> str:
+    for pattern, text in _NOTE_PATTERNS:
+        if match := pattern.search(note):
+            return text.format(*match.groups())
+    return "Nota tecnica sulla lettura del messaggio"

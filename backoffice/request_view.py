@@ -193,7 +193,7 @@ def event_text(ev: Event) -> str:
         kind = d.get("kind", "")
         parts.append({"integration_request": "richiesta di integrazione"}.get(kind, kind))
         if d.get("reason"):
-            parts.append(d["reason"])
+            parts.append(labels.label(labels.MAIL_SUPPRESSED_REASONS, d["reason"]))
     elif ev.kind == "intake_reprocessed":
         parts.append("esito: " + ("riuscita" if d.get("outcome") == "ok" else f"non riuscita ({d.get('error', '')})"))
     else:

@@ -12,6 +12,7 @@ from email import policy
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
+from backoffice.labels import intake_note_label
 from backoffice.templating import aware
 from db.blobs import BlobStore
 from db.models import Attachment, Message, OutgoingMail
@@ -58,7 +59,8 @@ def html_to_text(html: str) -> str:
 def body_text(raw: bytes) -> str:
     """The readable text of a raw RFC 5322 message ('' if it has none)."""
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        # A leading UTF-8 BOM (an .eml saved by a Windows tool) would hide the first header.
+        msg = BytesParser(policy=policy.default).parsebytes(raw.removeprefix(b"\xef\xbb\xbf"))
         part = msg.get_body(preferencelist=("plain", "html"))
         if part is None:
             return ""
@@ -90,6 +92,20 @@ class ThreadItem:
     intake_status: str = "ok"
     intake_error: str | None = None
     kind: str | None = None
+    notes: list[IntakeNote] = field(default_factory=list)
+    lost: bool = False  # part of it was not read: the request went to review
+
+
+@dataclass(frozen=True)
+class IntakeNote:
+    label: str  # Italian, for the clerk
+    text: str  # intake's own note
+    loss: bool
+
+
+def intake_notes(message: Message) -> list[IntakeNote]:
+    return [IntakeNote(intake_note_label(str(n.get("text", ""))), str(n.get("text", "")), bool(n.get("loss")))
+            for n in (message.intake_notes or []) if isinstance(n, dict)]
 
 
 def thread(blobs: BlobStore, messages: list[Message], outgoing: list[OutgoingMail]) -> list[ThreadItem]:
@@ -99,8 +115,10 @@ def thread(blobs: BlobStore, messages: list[Message], outgoing: list[OutgoingMai
             body = body_text(blobs.get(m.sha256))
         except OSError:
             body = ""
+        notes = intake_notes(m)
         items.append(ThreadItem(m.direction, m.stored_at, m.sender, None, m.subject, body, list(m.attachments),
-                                intake_status=m.intake_status, intake_error=m.intake_error))
+                                intake_status=m.intake_status, intake_error=m.intake_error, notes=notes,
+                                lost=any(n.loss for n in notes)))
     for o in outgoing:
         raw = o.raw or b""
         subject = None

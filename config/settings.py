@@ -166,6 +166,44 @@ class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class StorageSettings(_Strict):
+    """Encryption at rest of the blob store (db.crypto): a 32-byte key, 64 hex digits."""
+
+    key_env: str | None = None  # e.g. "SPORTELLO_STORAGE_KEY"
+    key_file: str | None = None
+    # Keys of earlier rotations: still read, never written with (drop them after `sportello keys rotate`).
+    retired_key_envs: list[str] = []
+    retired_key_files: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.key_env and self.key_file:
+            raise ValueError("give key_env or key_file, not both")
+        if (self.retired_key_envs or self.retired_key_files) and not (self.key_env or self.key_file):
+            raise ValueError("retired keys need a current key (key_env or key_file)")
+        return self
+
+    def key_texts(self) -> list[tuple[str, str]] | None:
+        """(what, hex text) of the current key, then of each retired one; None when no key is configured.
+        db.crypto.keyring_from turns them into keys (config reads secrets, it does not do cryptography)."""
+        if not (self.key_env or self.key_file):
+            return None
+        texts = [("storage key", _secret(self.key_env, self.key_file, "storage key") or "")]
+        texts += [(f"retired key {env}", _secret(env, None, f"retired storage key {env}") or "")
+                  for env in self.retired_key_envs]
+        texts += [(f"retired key {f}", _secret(None, f, f"retired storage key {f}") or "")
+                  for f in self.retired_key_files]
+        return texts
+
+
+class RetentionSettings(_Strict):
+    # GDPR art. 5(1)(e): scans and raw messages of a closed request are kept this many days after it
+    # closed (time for a complaint or a second look), then purged (sportello.retention).
+    closed_days: int = Field(90, ge=1)
+    # Hours between two runs of the purge in `sportello run`.
+    interval_hours: int = Field(24, ge=1)
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -179,6 +217,8 @@ class Settings(_Strict):
     verification: VerificationSettings = VerificationSettings()
     backoffice: BackofficeSettings = BackofficeSettings()
     logging: LoggingSettings = LoggingSettings()
+    storage: StorageSettings = StorageSettings()
+    retention: RetentionSettings = RetentionSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from config.settings import Settings, load_settings
 from db.blobs import BlobStore
+from db.crypto import keyring_from
 from db.session import Database
 
 
@@ -44,7 +45,7 @@ class App:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.blob_dir)
+        return BlobStore(self.settings.blob_dir, keyring_from(self.settings.storage))
 
     def require_initialised(self) -> None:
         from db.migrate import is_initialised

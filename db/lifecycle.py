@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from db import audit
 from db.models import Event, Request, utcnow
 
 STATUSES = (
@@ -79,6 +80,7 @@ def record(
         at=utcnow(),
     )
     session.add(ev)
+    audit.chain(session, ev)  # its place in the hash chain, in the same transaction
     return ev
 
 

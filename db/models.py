@@ -98,6 +98,11 @@ class Request(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Bumped on every status change: optimistic concurrency for claims and actions.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The head of this request's event hash chain (db.audit): last seq and its hash.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audit_hash: Mapped[str | None] = mapped_column(String(64))
+    # When retention purged its files and personal data (sportello.retention); the record stays.
+    purged_at: Mapped[datetime | None]
 
     messages: Mapped[list["Message"]] = relationship(back_populates="request", order_by="Message.id")
     documents: Mapped[list["Document"]] = relationship(
@@ -142,6 +147,9 @@ class Message(Base):
     # Intake outcome: "ok", or "failed" with the reason shown to operators.
     intake_status: Mapped[str] = mapped_column(String(10), default="ok")
     intake_error: Mapped[str | None] = mapped_column(Text)
+    # How intake read it, for the clerk: [{"text": note, "loss": whether content was not read}].
+    # Any loss sends the request to needs_review (verification.verdict).
+    intake_notes: Mapped[list | None] = mapped_column(JSON)
     # Server-side follow-up (move to processed/failed folder): "pending" | "done" | "none".
     server_action: Mapped[str] = mapped_column(String(10), default="none")
     server_target: Mapped[str | None] = mapped_column(String(200))
@@ -218,8 +226,23 @@ class Event(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The hash chain (db.audit): place in the request's chain (or the global one), the
+    # previous event's hash, and this event's hash over prev_hash and its content.
+    seq: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     request: Mapped[Request | None] = relationship(back_populates="events")
+
+
+class AuditHead(Base):
+    """The head of the hash chain of the events of no request ("global": logins, accounts)."""
+
+    __tablename__ = "audit_heads"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class OutgoingMail(Base):

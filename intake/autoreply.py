@@ -14,25 +14,50 @@ from intake.model import ParsedMessage
 LOOP_HEADER = "x-sportello-loop"  # set on every mail sportello sends
 
 _PRECEDENCE_AUTOMATIC = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
+# The local parts of machines: MTAs, Exchange's NDR sender (MicrosoftExchange329e71ec88ae…),
+# no-reply senders in several languages.
 _AUTOMATIC_LOCAL_PARTS = re.compile(
-    r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|donotreply|bounces?|auto-?reply)(?:[+\-_.].*)?$",
-    re.I,
+    r"""^(?:
+        mailer[-_.]?daemon | mail[-_.]?daemon | postmaster | microsoftexchange[0-9a-f]*
+      | no[-_.]?reply | do[-_.]?not[-_.]?reply | donotreply | bounces? | auto[-_.]?reply | autoresponder
+      | nicht[-_.]?antworten | ne[-_.]?pas[-_.]?repondre | no[-_.]?responder | noresponder | non[-_.]?rispondere
+    )(?:[+\-_.].*)?$""",
+    re.I | re.X,
 )
+# Subjects of out-of-office replies and non-delivery reports (Exchange, Gmail, Postfix, Italian
+# providers) in Italian, English, German, French and Spanish, at the start of the subject.
 _AUTOMATIC_SUBJECTS = re.compile(
     r"""
     ^\s*(?:
-        risposta\s+automatica | fuori\s+sede | fuori\s+ufficio
-      | out\s+of\s+(?:the\s+)?office | automatic\s+reply | auto(?:matic)?[\s-]*repl(?:y|ied)
-      | autoreply | auto[\s-]*response | abwesenheitsnotiz | r[ée]ponse\s+automatique
-      | undeliverable | undelivered\s+mail | mail\s+delivery\s+(?:failed|failure|system)
-      | delivery\s+status\s+notification | returned\s+mail | non\s+recapitabile
+      # Italian
+        risposta\s+automatica | fuori\s+sede | fuori\s+ufficio | assente\s+dall'?\s*ufficio
+      | non\s+recapitabile | recapito\s+non\s+riuscito | impossibile\s+recapitare | non\s+recapitat[oa]
       | messaggio\s+non\s+consegnato | (?:avviso\s+di\s+)?mancata\s+consegna
+      | notifica\s+(?:sullo\s+)?stato\s+(?:del(?:la)?\s+|di\s+)?(?:recapito|consegna)
+      # English
+      | out\s+of\s+(?:the\s+)?office | away\s+from\s+(?:the\s+)?office | automatic\s+reply
+      | auto(?:matic)?[\s-]*repl(?:y|ied) | autoreply | auto[\s-]*response | vacation\s+(?:reply|notice)
+      | undeliverable | undelivered\s+mail | mail\s+delivery\s+(?:failed|failure|system|subsystem)
+      | delivery\s+status\s+notification | delivery\s+(?:has\s+)?failed | delivery\s+failure
+      | returned\s+mail | failure\s+notice | message\s+not\s+delivered | non[-\s]?delivery
+      # German
+      | automatische\s+antwort | abwesenheitsnotiz | abwesenheit | abwesend | unzustellbar
+      | nicht\s+zustellbar | nicht\s+zugestellt | zustellung\s+fehlgeschlagen | unzustellbare\s+nachricht
+      # French
+      | r[ée]ponse\s+automatique | message\s+d'absence | absente?\s+du\s+bureau | absence\s+du\s+bureau
+      | non\s+remis | [ée]chec\s+de\s+(?:la\s+)?remise | notification\s+d'[ée]tat\s+de\s+(?:la\s+)?remise
+      | non\s+distribuable | rapport\s+de\s+non[-\s]remise
+      # Spanish
+      | respuesta\s+autom[áa]tica | fuera\s+de\s+(?:la\s+)?oficina | no\s+se\s+puede\s+entregar
+      | no\s+entregad[oa] | no\s+entregable | mensaje\s+no\s+entregado | error\s+de\s+entrega
+      | notificaci[óo]n\s+de\s+(?:estado\s+de\s+)?(?:la\s+)?entrega
     )
     """,
     re.I | re.X,
 )
-# Subjects often carry a reply prefix before the auto-reply text ("R: Risposta automatica: …").
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r|fw|fwd|i|aw|sv|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+# Subjects often carry a reply prefix before the auto-reply text ("R: Risposta automatica: …",
+# German AW/WG, Spanish RV, Italian Rif).
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r|rif|fw|fwd|i|aw|wg|antw|sv|tr|rv|enc)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 
 
 def classify_automatic(msg: ParsedMessage) -> str | None:

@@ -26,6 +26,9 @@ register_heif_opener()
 _CONVERTED_TO_PNG = {sniff.GIF, sniff.WEBP, sniff.BMP, sniff.TIFF}
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I;16"}
 MAX_SIGNATURE_FIELDS = 500
+# A PNG over this many pixels is checked chunk by chunk (every CRC, IDAT included)
+# instead of decoded: decoding a 60 Mpx one costs ~230 MB for a yes/no answer.
+STRICT_DECODE_MAX_PIXELS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Document:
     page_count: int | None = None
     signer_certificate: bytes | None = None  # of a signed PDF
     signed: bool = False
+    notes: tuple[str, ...] = ()  # for the clerk: accepted, but worth knowing (a PDF with JavaScript)
 
 
 def normalise(name: str, content_type: str, data: bytes, *, max_pixels: int, max_pages: int, max_output: int) -> list[Document]:
@@ -96,7 +100,7 @@ def _image(name: str, content_type: str, data: bytes, max_pixels: int, max_pages
         if content_type in (sniff.JPEG, sniff.PNG):
             if not _ends_whole(content_type, data):
                 _load_strictly(im)  # a truncated photo fails here, not in the OCR worker
-            return [Document(name, content_type, data, page_count=1)]
+            return [Document(name, content_type, data, page_count=1, notes=_reduced_note(im.size))]
         if content_type == sniff.HEIF:
             return [Document(with_extension(name, "jpg"), sniff.JPEG, _to_jpeg(im), page_count=1)]
         pages, produced = [], 0
@@ -120,6 +124,15 @@ def _image(name: str, content_type: str, data: bytes, max_pixels: int, max_pages
         return [Document(name, content_type, data, rejected="image: unreadable or corrupt")]
     finally:
         im.close()
+
+
+def _reduced_note(size: tuple[int, int]) -> tuple[str, ...]:
+    """For the clerk: verification reads pictures over its decoding budget (verification/images/budget.py,
+    the same 16 Mpx) at a reduced resolution; the original is kept whole."""
+    width, height = size
+    if width * height <= STRICT_DECODE_MAX_PIXELS:
+        return ()
+    return (f"image decoded reduced for reading ({width}x{height} px, over 16 Mpx; the original is kept)",)
 
 
 def _to_jpeg(im: Image.Image) -> bytes:
@@ -159,7 +172,43 @@ def _pdf(name: str, data: bytes, max_pages: int) -> Document:
     if pages > max_pages:
         return Document(name, sniff.PDF, data, rejected=f"pdf: too many pages ({pages})", page_count=pages)
     signed, certificate = _pdf_signature(reader)
-    return Document(name, sniff.PDF, data, page_count=pages, signed=signed, signer_certificate=certificate)
+    return Document(name, sniff.PDF, data, page_count=pages, signed=signed, signer_certificate=certificate,
+                    notes=_pdf_active_content(reader, data))
+
+
+def _pdf_active_content(reader, data: bytes) -> tuple[str, ...]:
+    """What a PDF could do when opened: scripts, embedded files, an action on opening.
+
+    Nothing of it is run or opened here (pdfium and pypdf only read pages),
+    but such a PDF is unusual for a scanned form: it is kept, and the clerk
+    who opens the original is told. The catalogue's name trees and actions
+    are read first; the raw bytes are searched too, for objects in no tree.
+    """
+    notes: list[str] = []
+    javascript = embedded = opens = False
+    try:
+        root = reader.trailer["/Root"].get_object()
+        names = root.get("/Names")
+        names = names.get_object() if names is not None else {}
+        javascript = "/JavaScript" in names
+        embedded = "/EmbeddedFiles" in names
+        action = root.get("/OpenAction")
+        action = action.get_object() if action is not None else None
+        if hasattr(action, "get"):  # a dictionary (an action), not an array (a destination)
+            opens = True
+            javascript = javascript or action.get("/S") == "/JavaScript" or "/JS" in action
+        opens = opens or "/AA" in root
+    except Exception as exc:  # noqa: BLE001 - a damaged catalogue: the byte search below still answers
+        log.debug("pdf catalogue not readable: %s", type(exc).__name__)
+    javascript = javascript or b"/JavaScript" in data or b"/JS " in data or b"/JS(" in data or b"/JS<" in data
+    embedded = embedded or b"/EmbeddedFile" in data
+    if javascript:
+        notes.append("pdf contains JavaScript (not run)")
+    if embedded:
+        notes.append("pdf has embedded files (not opened)")
+    if opens and not javascript:
+        notes.append("pdf opens an action when opened (not run)")
+    return tuple(notes)
 
 
 def _pdf_signature(reader) -> tuple[bool, bytes | None]:
@@ -210,6 +259,9 @@ def _load_strictly(im) -> None:
     """
     from PIL import ImageFile
 
+    if im.format == "PNG" and im.width * im.height > STRICT_DECODE_MAX_PIXELS:
+        im.verify()  # raises on a bad CRC or a file cut short; im is not usable afterwards
+        return
     saved = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     if im.format == "JPEG":

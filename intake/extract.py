@@ -66,7 +66,7 @@ class Extractor(Unpacker):
 
     def finish(self) -> None:
         if self.dropped:
-            self.defects.append(f"too many attachments: {self.dropped} not kept (limit {self.limits.max_attachments})")
+            self.loss(f"too many attachments: {self.dropped} not kept (limit {self.limits.max_attachments})")
 
     # ---- MIME ---------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class Extractor(Unpacker):
 
     def multipart(self, part: Message, origin: str, ctx: Context, mime_depth: int) -> None:
         if mime_depth >= MAX_MIME_DEPTH:
-            self.defects.append(f"part {origin or '0'}: multipart nesting too deep")
+            self.loss(f"part {origin or '0'}: multipart nesting too deep")
             return
         children = part.get_payload()
         if _content_type(part) == "multipart/signed" and len(children) >= 1:
@@ -92,8 +92,8 @@ class Extractor(Unpacker):
             children = children[:1]
         for index, child in enumerate(children, 1):
             child_origin = _join(origin, str(index))
-            if self.full and not _is_multipart(child):
-                self.dropped += 1  # no room left: not worth decoding (a 20,000-part mail)
+            if self.full and not _is_multipart(child) and not self.worth_a_look(_encoded_size(child), _declares_pdf(child)):
+                self.dropped += 1  # no room left and no better than what we kept: not worth decoding
                 continue
             try:
                 if _is_multipart(child):
@@ -102,7 +102,7 @@ class Extractor(Unpacker):
                     self.single(child, child_origin, ctx)
             except Exception as exc:  # noqa: BLE001 - one bad part must not cost the others
                 log.debug("part %s not readable", child_origin, exc_info=True)
-                self.defects.append(f"part {child_origin}: unreadable ({type(exc).__name__})")
+                self.loss(f"part {child_origin}: unreadable ({type(exc).__name__})")
 
     def _signature_context(self, signature: Message | None, origin: str, ctx: Context) -> Context:
         """multipart/signed: the content counts as signed by the certificate in the signature part."""
@@ -156,7 +156,7 @@ class Extractor(Unpacker):
         if not candidates or self.repairs >= MAX_REPAIRS:
             if ctx.body and raw.strip():
                 self.plain.append(part_text(part))
-            self.defects.append(f"part {origin}: multipart without usable boundary")
+            self.loss(f"part {origin}: multipart without usable boundary")
             return
         self.repairs += 1
         boundary = candidates[0].decode("ascii", "replace")
@@ -167,7 +167,7 @@ class Extractor(Unpacker):
     def forwarded(self, part: Message, origin: str, ctx: Context) -> None:
         """A message/rfc822 part: a forwarded mail or an attached .eml."""
         if ctx.depth >= MAX_NESTING:
-            self.emit("", sniff.EML, b"", origin, ctx, rejected="too deeply nested")
+            self.emit("", sniff.EML, b"", origin, ctx, rejected="too deeply nested", lost=True)
             return
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
@@ -187,7 +187,7 @@ class Extractor(Unpacker):
 
     def eml(self, data: bytes, origin: str, ctx: Context) -> None:
         if ctx.depth >= MAX_NESTING:
-            self.emit("", sniff.EML, data, origin, ctx, rejected="too deeply nested")
+            self.emit("", sniff.EML, data, origin, ctx, rejected="too deeply nested", lost=True)
             return
         try:
             msg = parse_structure(data)
@@ -234,6 +234,19 @@ def parse_structure(data: bytes) -> Message:
 
 def _join(prefix: str, part: str) -> str:
     return f"{prefix}/{part}" if prefix else part
+
+
+def _encoded_size(part: Message) -> int:
+    """About how many bytes a leaf part decodes to, without decoding it (base64: 3/4)."""
+    payload = part.get_payload()
+    size = len(payload) if isinstance(payload, (str, bytes)) else 0
+    encoding = (headers.first_raw(part, "content-transfer-encoding") or "").strip().lower()
+    return size * 3 // 4 if encoding == "base64" else size
+
+
+def _declares_pdf(part: Message) -> bool:
+    name = headers.param(part, "content-disposition", "filename") or headers.param(part, "content-type", "name") or ""
+    return _content_type(part) == "application/pdf" or name.lower().endswith(".pdf")
 
 
 def _content_type(part: Message) -> str:

@@ -35,41 +35,50 @@ __all__ = [
     "body_sha256",
     "generated_message_id",
     "parse_message",
+    "strip_bom",
 ]
 
 log = logging.getLogger(__name__)
 
 _HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+UTF8_BOM = b"\xef\xbb\xbf"  # some Windows tools save an .eml as "UTF-8 with BOM"
 _MBOX_FROM_RE = re.compile(rb"^From [^\r\n]*\r?\n")
 
 
 def parse_message(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
     """Read a raw RFC 5322 message; raises NotAnEmail only for input that is not a mail at all."""
     limits = limits or Limits()
+    raw = strip_bom(raw)
     _require_email(raw)
     defects: list[str] = []
     if len(raw) > limits.max_message_bytes:
         # Headers only: enough to thread and quarantine it, nothing decoded.
         msg = parse_structure(_header_block(raw))
         defects.append(f"message too large ({len(raw)} bytes, limit {limits.max_message_bytes})")
-        return _parsed(msg, Extractor(limits), defects)
+        return _parsed(msg, Extractor(limits), defects, losses=defects[-1:])
     try:
         msg = parse_structure(raw)
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd multipart nesting
         log.debug("message structure not parseable", exc_info=True)
         msg = parse_structure(_header_block(raw))
         defects.append(f"mime: structure unreadable, headers only ({type(exc).__name__})")
-        return _parsed(msg, Extractor(limits), defects)
+        return _parsed(msg, Extractor(limits), defects, losses=defects[-1:])
     extractor = Extractor(limits)
     try:
         extractor.message(msg, "", Context(pec=_is_pec(msg)))
     except Exception as exc:  # noqa: BLE001 - a bug or an input we did not foresee: keep what we have
         log.warning("attachment extraction stopped early: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
         defects.append(f"mime: extraction stopped ({type(exc).__name__})")
+    losses = list(defects)  # only losses so far: the two above
     extractor.finish()
     defects.extend(extractor.defects)
     defects.extend(_parser_defects(msg))
-    return _parsed(msg, extractor, defects)
+    return _parsed(msg, extractor, defects, losses=losses + extractor.losses)
+
+
+def strip_bom(raw: bytes) -> bytes:
+    """The message without a leading UTF-8 byte order mark (it hides the first header)."""
+    return raw[len(UTF8_BOM) :] if isinstance(raw, (bytes, bytearray)) and raw.startswith(UTF8_BOM) else raw
 
 
 def generated_message_id(raw: bytes) -> str:
@@ -114,7 +123,7 @@ def _is_pec(msg: Message) -> bool:
     return bool(headers.first_raw(msg, "x-trasporto") or headers.first_raw(msg, "x-ricevuta"))
 
 
-def _parsed(msg: Message, extractor: Extractor, defects: list[str]) -> ParsedMessage:
+def _parsed(msg: Message, extractor: Extractor, defects: list[str], losses: list[str]) -> ParsedMessage:
     sender_name, sender = _sender(msg)
     content_type, report_type = _top_content_type(msg)
     references: list[str] = []
@@ -133,6 +142,7 @@ def _parsed(msg: Message, extractor: Extractor, defects: list[str]) -> ParsedMes
         text_body=extractor.text_body(),
         attachments=list(extractor.attachments),
         defects=list(dict.fromkeys(defects)),
+        losses=list(dict.fromkeys(losses)),
         headers=headers.header_map(msg),
         content_type=content_type,
         report_type=report_type,
@@ -172,7 +182,10 @@ def _parser_defects(msg: Message) -> list[str]:
         seen += 1
         for defect in getattr(part, "defects", []):
             kinds.setdefault(f"mime: {type(defect).__name__}", None)
-        payload = part.get_payload()
+        try:
+            payload = part.get_payload()
+        except Exception:  # noqa: BLE001 - e.g. ValueError on a NUL in the charset (found by tests/intake/test_fuzz.py)
+            continue
         if isinstance(payload, list):
             todo.extend(p for p in payload if isinstance(p, Message))
     return list(kinds)

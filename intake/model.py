@@ -65,12 +65,15 @@ class ParsedMessage:
     to: list[str]
     text_body: str = field(repr=False)  # the citizen's words: kept out of logs and tracebacks
     attachments: list[ExtractedAttachment]
-    defects: list[str]
+    defects: list[str]  # every note on how the message was read, for the clerk
     # Top-level headers by lower-cased name, decoded, in message order: what
     # intake.autoreply needs (Auto-Submitted, Precedence, List-Id, Return-Path …).
     headers: dict[str, list[str]] = field(default_factory=dict, repr=False)
     content_type: str = "text/plain"  # top-level, e.g. multipart/report
     report_type: str | None = None  # its report-type parameter (delivery-status for a DSN)
+    # The defects that cost content (a part or file not read, a limit reached): the
+    # request must go to an operator, not be answered as if we had read it all.
+    losses: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, or None."""

@@ -11,8 +11,11 @@ import smtplib
 import ssl
 import uuid
 from datetime import timedelta
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email import policy as email_policy
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +37,38 @@ LOOP_HEADER = "X-Sportello-Loop"
 MAX_ATTEMPTS = 8
 # Replies to one address within a day, beyond which we stay silent (mail loops, abuse).
 MAX_REPLIES_PER_DAY = 6
+# References kept in a reply: the thread's first id and the latest ones (RFC 5322 3.6.4
+# allows trimming; clients thread on the first and the last).
+MAX_REFERENCES = 10
+_MSG_ID_RE = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,900}>")  # printable ASCII, no <, >, space
+
+
+class MessageIdsHeader(UnstructuredHeader):
+    """In-Reply-To / References: msg-ids, never RFC 2047-encoded, folded between ids.
+
+    policy.default treats these as unstructured text and encodes any id
+    longer than a line (an 84-character Outlook id) as =?utf-8?q?…?=, which
+    no mail client threads on (RFC 5322 3.6.4: msg-id is not text).
+    """
+
+    def fold(self, *, policy) -> str:
+        lines, line = [], f"{self.name}:"
+        for mid in str(self).split():
+            if len(line) + 1 + len(mid) > policy.max_line_length and line != f"{self.name}:":
+                lines.append(line)
+                line = ""
+            line += " " + mid  # a continuation line starts with the space (RFC 5322 2.2.3)
+        lines.append(line)
+        return policy.linesep.join(lines) + policy.linesep
+
+
+_registry = HeaderRegistry()
+_registry.map_to_type("in-reply-to", MessageIdsHeader)
+_registry.map_to_type("references", MessageIdsHeader)
+# The policies our mails are built and serialised with: SMTP (CRLF line ends) and the
+# default one (LF), both with msg-id headers that are never encoded.
+SMTP_POLICY = SMTP.clone(header_factory=_registry)
+MAIL_POLICY = email_policy.default.clone(header_factory=_registry)
 
 _env = Environment(
     loader=PackageLoader("config", "templates"),
@@ -57,21 +92,36 @@ def render(kind: str, **context) -> tuple[str, str]:
 def compose(kind: str, *, sender: str, recipient: str, reference: str, in_reply_to: str | None = None,
             references: list[str] | None = None, **context) -> EmailMessage:
     subject, body = render(kind, reference=reference, **context)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = sender
     msg["To"] = recipient
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:8], domain="sportello.invalid")
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = " ".join([*(references or []), in_reply_to])
+    parent = msg_ids([in_reply_to] if in_reply_to else [])
+    if parent:
+        msg["In-Reply-To"] = parent[0]
+        msg["References"] = " ".join(thread_references([*(references or []), parent[0]]))
     # RFC 3834: an automatic reply, which other robots must not answer.
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     msg[LOOP_HEADER] = reference
     msg.set_content(body)
     return msg
+
+
+def msg_ids(values: list[str]) -> list[str]:
+    """The well-formed <id>s in `values`, in order, once each (others cannot go in a header as they are)."""
+    found: dict[str, None] = {}
+    for value in values:
+        for mid in _MSG_ID_RE.findall(value or ""):
+            found.setdefault(mid, None)
+    return list(found)
+
+
+def thread_references(ids: list[str]) -> list[str]:
+    ids = msg_ids(ids)
+    return ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
 
 
 def replies_today(s: Session, recipient: str) -> int:
@@ -83,11 +133,43 @@ def replies_today(s: Session, recipient: str) -> int:
     )
 
 
+_REFERENCE_RE = re.compile(r"SR-[A-Z]{2}-\d{4}-\d{6}")
+
+
+def _gist(kind: str, text: str) -> str:
+    """What an automatic answer says, whatever request it is about."""
+    return kind + "\0" + " ".join(_REFERENCE_RE.sub("SR-…", text).split())
+
+
+def repeats_today(s: Session, recipient: str, kind: str, msg: EmailMessage) -> bool:
+    """Whether this address had the same automatic answer (same kind, same words) within a day.
+
+    RFC 3834 section 2: a responder answers one address at most once in a
+    period for the same thing. A robot we do not recognise, answering each of
+    our mails (each in a request of its own), would get the same answer with
+    another reference: that one is not sent, and no loop can form.
+    """
+    gist = _gist(kind, msg.get_content())
+    since = utcnow() - timedelta(days=1)
+    for raw in s.scalars(select(OutgoingMail.raw).where(OutgoingMail.recipient == recipient, OutgoingMail.kind == kind,
+                                                        OutgoingMail.created_at >= since)):
+        try:
+            sent = message_from_bytes(raw, policy=SMTP_POLICY).get_content()
+        except Exception:  # noqa: BLE001 - an unreadable old row never blocks a new answer
+            continue
+        if _gist(kind, sent) == gist:
+            return True
+    return False
+
+
 def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str) -> OutgoingMail | None:
-    """Queue a mail in the caller's transaction, unless the recipient hit the daily limit."""
+    """Queue an automatic answer in the caller's transaction, unless it repeats one or the address hit the limit."""
     recipient = msg["To"]
     if replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
         lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "reply rate limit"})
+        return None
+    if repeats_today(s, recipient, kind, msg):
+        lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "same answer sent within a day"})
         return None
     if request.id is None:
         s.flush()

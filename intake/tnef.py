@@ -51,6 +51,7 @@ class TnefFile:
 class TnefContent:
     body: str | None = None
     files: list[TnefFile] = field(default_factory=list)
+    damage: str | None = None  # why part of the stream could not be read (what was before it is kept)
 
 
 def read_tnef(data: bytes, max_nesting: int = 3) -> TnefContent:
@@ -61,7 +62,7 @@ def read_tnef(data: bytes, max_nesting: int = 3) -> TnefContent:
     current: dict | None = None
     attachments: list[dict] = []
     seen = 0
-    for level, attr, value in _objects(data):
+    for level, attr, value in _objects(data, content):
         seen += 1
         if level == LVL_MESSAGE:
             if attr == ATT_OEM_CODEPAGE and len(value) >= 4:
@@ -90,6 +91,8 @@ def read_tnef(data: bytes, max_nesting: int = 3) -> TnefContent:
         # attAttachData holds the exact bytes; the MAPI copy may carry padding.
         blob = att.get("data") or props.get(PR_ATTACH_DATA) or b""
         if not isinstance(blob, bytes) or not blob:
+            if name:
+                content.damage = content.damage or f"attachment {str(name)[:80]!r} without data"
             continue
         embedded = None
         if blob.startswith(IMESSAGE_SIG) and max_nesting > 0:
@@ -110,14 +113,16 @@ def _codec(number: int) -> str:
         return "cp1252"
 
 
-def _objects(data: bytes):
-    """(level, attribute id, value) for each TNEF attribute; stops quietly at a truncation."""
+def _objects(data: bytes, content: TnefContent):
+    """(level, attribute id, value) for each TNEF attribute; stops at a truncation, saying so in content.damage."""
     offset, count = 6, 0
     while offset + 9 <= len(data):
         level, attr, _type, length = struct.unpack_from("<BHHI", data, offset)
         start = offset + 9
         end = start + length
         if end > len(data):
+            # A false length (or a cut file): what follows cannot be located.
+            content.damage = f"attribute 0x{attr:04x} declares {length} bytes, {len(data) - start} present"
             return
         yield level, attr, data[start:end]
         offset = end + 2  # 2-byte checksum, not checked: Outlook's are right, ours do not matter

@@ -48,8 +48,12 @@ class Unpacker:
     attachments: list[ExtractedAttachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     fallback_text: list[str] = field(default_factory=list)  # body text found in a winmail.dat
+    # The notes of defects that cost content (a file or part not read): the request
+    # then goes to an operator, never to a "manca …" letter built on a partial read.
+    losses: list[str] = field(default_factory=list)
     unpacked: int = 0
     dropped: int = 0
+    contenders: int = 0  # files decoded after the attachment limit was reached, to compete for a place
 
     # ---- the MIME side, provided by intake.extract.Extractor ------------------------
 
@@ -90,6 +94,8 @@ class Unpacker:
             body, rejected = doc.data, doc.rejected
             if doc.data and doc.data is not data and not self._charge(len(doc.data)):
                 body, rejected = b"", "unpacked size limit reached"
+            for note in doc.notes:
+                self.defects.append(f"attachment {origin + doc.suffix or '1'} ({clean_filename(doc.filename) or '?'}): {note}")
             self.emit(
                 doc.filename,
                 doc.content_type,
@@ -97,6 +103,7 @@ class Unpacker:
                 origin + doc.suffix,
                 ctx,
                 rejected=rejected,
+                lost=bool(rejected) and any(r in rejected for r in LIMIT_REASONS),
                 page_count=doc.page_count,
                 signed=doc.signed,
                 signer=doc.signer_certificate,
@@ -106,7 +113,7 @@ class Unpacker:
         """A .p7m (CAdES) file or an S/MIME opaque-signed part: keep the content and the signer."""
         der = sniff.pkcs7_der(data) or data
         if ctx.depth >= MAX_NESTING:
-            self.emit(name, sniff.PKCS7, data, origin, ctx, rejected="too deeply nested")
+            self.emit(name, sniff.PKCS7, data, origin, ctx, rejected="too deeply nested", lost=True)
             return
         try:
             envelope = cms.read_signed_data(der)
@@ -117,7 +124,7 @@ class Unpacker:
             self.emit(name, sniff.PKCS7, data, origin, ctx, rejected="p7m: signature without content (detached)")
             return
         if not self._charge(len(envelope.content)):
-            self.emit(name, sniff.PKCS7, b"", origin, ctx, rejected="unpacked size limit reached")
+            self.emit(name, sniff.PKCS7, b"", origin, ctx, rejected="unpacked size limit reached", lost=True)
             return
         inner = ctx.inner(signed=True, signer=envelope.signer_certificate or ctx.signer)
         inner_name = without_suffix(name, ".p7m")
@@ -136,6 +143,9 @@ class Unpacker:
         if content.body and ctx.body:
             self.fallback_text.append(content.body)  # Outlook's rich-text mails carry their only text here
         self._tnef_files(content.files, origin, ctx.inner())
+        if content.damage:
+            # Like every bad container: kept whole, rejected with the reason (what it did yield is kept too).
+            self.emit(name, sniff.TNEF, data, origin, ctx, rejected=f"tnef: damaged ({content.damage})", lost=True)
 
     def _tnef_files(self, files: list[TnefFile], origin: str, ctx: Context) -> None:
         for item in files:
@@ -146,13 +156,14 @@ class Unpacker:
                     self._tnef_files(item.embedded.files, item_origin, ctx.inner(body=False))
                 continue
             if not self._charge(len(item.data)):
-                self.emit(item_name, sniff.UNKNOWN, b"", item_origin, ctx, rejected="unpacked size limit reached")
+                self.emit(item_name, sniff.UNKNOWN, b"", item_origin, ctx, rejected="unpacked size limit reached",
+                          lost=True)
                 continue
             self.file(item_name, item.data, item_origin, ctx)
 
     def zip(self, name: str, data: bytes, origin: str, ctx: Context) -> None:
         if ctx.zip_depth >= self.limits.max_zip_depth or ctx.depth >= MAX_NESTING:
-            self.emit(name, sniff.ZIP, data, origin, ctx, rejected="zip: too many nested archives")
+            self.emit(name, sniff.ZIP, data, origin, ctx, rejected="zip: too many nested archives", lost=True)
             return
         try:
             archive = ZipReader(data)
@@ -163,14 +174,16 @@ class Unpacker:
         try:
             for member in archive.members():
                 member_origin = f"{origin}/zip:{member.name}"
-                if self.full:
+                if self.full and not self.worth_a_look(member.size, member.name.lower().endswith(".pdf")):
                     self.dropped += 1
                 elif member.encrypted:
                     self.emit(member.name, sniff.UNKNOWN, b"", member_origin, ctx, rejected="zip: encrypted member")
                 elif member.ratio_exceeds(self.limits.max_zip_ratio):
-                    self.emit(member.name, sniff.UNKNOWN, b"", member_origin, ctx, rejected="zip: compression ratio too high")
+                    self.emit(member.name, sniff.UNKNOWN, b"", member_origin, ctx, rejected="zip: compression ratio too high",
+                              lost=True)
                 elif not self._charge(member.size):
-                    self.emit(member.name, sniff.UNKNOWN, b"", member_origin, ctx, rejected="unpacked size limit reached")
+                    self.emit(member.name, sniff.UNKNOWN, b"", member_origin, ctx, rejected="unpacked size limit reached",
+                              lost=True)
                 else:
                     try:
                         content = archive.read(member)
@@ -186,6 +199,28 @@ class Unpacker:
     @property
     def full(self) -> bool:
         return len(self.attachments) >= self.limits.max_attachments
+
+    def loss(self, note: str) -> None:
+        """A defect that cost content: noted, and counted as a loss."""
+        self.defects.append(note)
+        self.losses.append(note)
+
+    def worth_a_look(self, size: int, pdf: bool = False) -> bool:
+        """With every place taken: whether a file of about `size` bytes may still win one.
+
+        A phone that attaches 30 small pictures before the real scans must not
+        lose the scans, so a file larger than the weakest kept one is decoded
+        and competes (emit), and so is a PDF (most likely the form) while a
+        kept file is not one; at most max_attachments of them, so a
+        20,000-part mail still costs no more than twice the limit.
+        """
+        if self.contenders >= self.limits.max_attachments:
+            return False
+        pdf_wins = pdf and any(a.content_type != sniff.PDF for a in self.attachments)
+        if not pdf_wins and size <= min((len(a.data) for a in self.attachments), default=0):
+            return False
+        self.contenders += 1
+        return True
 
     def _charge(self, size: int) -> bool:
         """Draw `size` unpacked bytes from the message's budget; False if it would overflow."""
@@ -203,17 +238,17 @@ class Unpacker:
         ctx: Context,
         *,
         rejected: str | None = None,
+        lost: bool = False,
         page_count: int | None = None,
         signed: bool = False,
         signer: bytes | None = None,
     ) -> None:
-        if self.full:
-            self.dropped += 1
-            return
+        """Keep one file; lost: it was rejected by one of our limits, not for what it is."""
         if rejected:
             log.debug("attachment at %s rejected: %s", origin, rejected)
-        self.attachments.append(
-            ExtractedAttachment(
+        if lost and rejected:
+            self.loss(f"attachment {origin or '1'}: not read ({rejected})")
+        attachment = ExtractedAttachment(
                 filename=final_filename(clean_filename(name), content_type, len(self.attachments) + 1),
                 content_type=content_type,
                 data=data,
@@ -223,4 +258,21 @@ class Unpacker:
                 signed=ctx.signed or signed,
                 page_count=page_count,
             )
-        )
+        if not self.full:
+            self.attachments.append(attachment)
+            return
+        # No place left: the most likely document keeps it (see _likelihood).
+        self.dropped += 1
+        weakest = min(range(len(self.attachments)), key=lambda i: _likelihood(self.attachments[i]))
+        if _likelihood(attachment) > _likelihood(self.attachments[weakest]):
+            self.attachments[weakest] = attachment
+
+
+# Rejections by our own limits (not by what the file is): the content was not read.
+LIMIT_REASONS = ("size limit", "too many pixels", "too many pages", "too deeply nested", "too many nested")
+_DOCUMENT_PRIORITY = {sniff.PDF: 2, sniff.JPEG: 1, sniff.PNG: 1}
+
+
+def _likelihood(att: ExtractedAttachment) -> tuple:
+    """How likely a file is to be one of the request's documents: readable, a PDF (the form), then larger."""
+    return att.accepted, _DOCUMENT_PRIORITY.get(att.content_type, 0), len(att.data)

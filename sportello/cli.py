@@ -15,6 +15,7 @@ import click
 
 from config.settings import PROVINCES, ConfigError
 from db.app import App, NotInitialised
+from db.crypto import keyring_from
 from sportello import logs
 
 EXIT_USAGE = 2
@@ -50,6 +51,7 @@ def load_app(*, initialised: bool = True) -> App:
     try:
         app = App.from_config(ctx.meta.get("sportello.config"))
         logs.configure(app.settings.logging)
+        keyring_from(app.settings.storage)  # a missing or malformed storage key: one line, now
         if initialised:
             app.require_initialised()
     except (ConfigError, NotInitialised) as exc:
@@ -269,6 +271,70 @@ def demo() -> None:
         f"\nBack office: `sportello run`, then open http://{bo.host}:{bo.port} and log in as "
         f"{username} / {password}"
     )
+
+
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Only list what would be purged.")
+def purge(dry_run: bool) -> None:
+    """Purge the files and personal data of requests closed longer than [retention] closed_days."""
+    from sportello.retention import purge as run_purge
+
+    app = load_app()
+    done = run_purge(app, dry_run=dry_run)
+    for p in done:
+        click.echo(f"{p.reference}  {p.status:<13}  closed {p.closed_at:%Y-%m-%d}  {p.files} files, "
+                   f"{p.size // 1024} kB")
+    verb = "would purge" if dry_run else "purged"
+    click.echo(f"{verb} {len(done)} requests (closed more than {app.settings.retention.closed_days} days ago)")
+
+
+@cli.group()
+def keys() -> None:
+    """The storage encryption keys."""
+
+
+@keys.command("rotate")
+@config_option
+def keys_rotate() -> None:
+    """Re-encrypt every stored file with the current key (the service may keep running)."""
+    from db.crypto import StorageKeyError
+
+    app = load_app(initialised=False)
+    if app.blobs.keyring is None:
+        _fail("no storage key configured: set [storage] key_env or key_file")
+    try:
+        done, current = app.blobs.rotate()
+    except StorageKeyError as exc:
+        _fail(str(exc))
+    click.echo(f"re-encrypted {done} files with key {app.blobs.keyring.current_id.hex()}; {current} already were")
+
+
+@cli.group()
+def audit() -> None:
+    """The event log's hash chains."""
+
+
+@audit.command("verify")
+@config_option
+def audit_verify() -> None:
+    """Check every event's hash and link: exit 0 when intact, else 3 naming the first broken event."""
+    from sqlalchemy import func, select
+
+    from db import audit as chain
+    from db.models import Event
+
+    app = load_app()
+    with app.db.engine.connect() as conn:
+        breaks = chain.verify(conn)
+        total = conn.execute(select(func.count()).select_from(Event)).scalar_one()
+    if not breaks:
+        click.echo(f"audit log intact: {total} events")
+        return
+    for b in breaks[:20]:
+        click.echo(str(b), err=True)
+    first = breaks[0]
+    _fail(f"audit log broken: first at {first}" + (f" ({len(breaks)} chains broken)" if len(breaks) > 1 else ""), 3)
 
 
 @cli.command()

@@ -171,8 +171,28 @@ def _new_message(raw, digest, key, message_id, province, origin, parsed: ParsedM
         date_header=_fit(str(parsed.date), Message.date_header) if parsed and parsed.date else None,
         intake_status="failed" if failed else "ok",
         intake_error=failed,
+        intake_notes=intake_notes(parsed) if parsed else None,
         server_action="pending" if origin and origin.uid is not None else "none",
     )
+
+
+MAX_NOTES = 100
+MAX_NOTE_CHARS = 300
+
+
+def intake_notes(parsed: ParsedMessage) -> list[dict]:
+    """Every note parse_message made, marked when it cost content (ParsedMessage.losses)."""
+    losses = set(parsed.losses)
+    notes = [{"text": d[:MAX_NOTE_CHARS], "loss": d in losses} for d in parsed.defects[:MAX_NOTES]]
+    if len(parsed.defects) > MAX_NOTES:
+        notes.append({"text": f"{len(parsed.defects) - MAX_NOTES} more notes not kept",
+                      "loss": any(d in losses for d in parsed.defects[MAX_NOTES:])})
+    return notes
+
+
+def content_lost(message: Message) -> list[str]:
+    """The notes of a stored message that say part of it was not read."""
+    return [n["text"] for n in (message.intake_notes or []) if n.get("loss")]
 
 
 def _add_attachments(app: App, msg: Message, parsed: ParsedMessage) -> None:

@@ -183,6 +183,10 @@ class Service:
         sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
                       next_run_time=now)
         sched.add_job(report_stale, "interval", seconds=STALE_CHECK_INTERVAL, args=[self.app], id="stale")
+        from sportello.retention import purge_due
+
+        sched.add_job(purge_due, "interval", hours=self.app.settings.retention.interval_hours, args=[self.app],
+                      id="retention")
         return sched
 
     def start(self) -> None:

@@ -31,6 +31,8 @@ def render_request(r: Request) -> str:
         for a in m.attachments:
             rej = f"  (scartato: {a.reject_reason})" if a.status != "ok" else ""
             lines.append(f"      - {a.filename}  {a.content_type}  {a.size} byte{rej}")
+        for n in m.intake_notes or []:  # what intake could not read, or found worth saying (issue 19)
+            lines.append(f"      {'!! non letto: ' if n.get('loss') else 'nota: '}{n.get('text')}")
     lines.append(f"Documenti ({len(r.documents)}):")
     for d in r.documents:
         exp = d.expiry.strftime("%d/%m/%Y") if d.expiry else "—"

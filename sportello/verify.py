@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client import Histogram
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from db import lifecycle
 from db.models import Attachment, Document, Finding, Message, Request
 from intake import outgoing
 from db.app import App, today
-from sportello.pipeline import JOINED_BY_SENDER, open_new_request
+from sportello.pipeline import JOINED_BY_SENDER, content_lost, open_new_request
 from verification import codice_fiscale as cf
 from verification.assemble import assemble
 from verification.evidence import RejectedAttachment
@@ -36,6 +36,7 @@ ACTOR = "verification"
 VERIFY_SECONDS = Histogram("sportello_verification_seconds", "Seconds to verify one request",
                            buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
 NO_ATTACHMENTS = "nessun allegato: una domanda o una richiesta senza documenti, da leggere"
+TIME_LIMIT = "processing time limit"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class _Snapshot:
     items: list[_Item]
     holder_cf: str | None
     joined_by_sender: frozenset[int]  # messages that joined only because of their sender
+    content_lost: tuple[str, ...] = ()  # intake's notes of parts not read (pipeline.content_lost)
 
 
 def _snapshot(app: App, request_id: int) -> _Snapshot | None:
@@ -78,8 +80,10 @@ def _snapshot(app: App, request_id: int) -> _Snapshot | None:
         )
         items = [_Item(a.id, a.message_id, a.filename, a.content_type, a.sha256, a.signer_certificate, a.status,
                        a.reject_reason) for a in rows]
+        lost = tuple(note for m in req.messages if m.direction == "in" and m.intake_status == "ok"
+                     for note in content_lost(m))
         return _Snapshot(req.reference, max(by_header.values(), default=0), items, req.holder_codice_fiscale,
-                         by_sender)
+                         by_sender, lost)
 
 
 def _read_all(app: App, items: list[_Item], day):
@@ -92,7 +96,7 @@ def _read_all(app: App, items: list[_Item], day):
             rejected.append(RejectedAttachment(item.filename, item.reject_reason or "rejected"))
             continue
         if spent.get(item.message_id, 0.0) > budget:
-            rejected.append(RejectedAttachment(item.filename, "processing time limit"))
+            rejected.append(RejectedAttachment(item.filename, TIME_LIMIT))
             continue
         t0 = time.monotonic()
         reading = read_attachment(item.filename, item.content_type, app.blobs.get(item.sha256), today=day,
@@ -158,8 +162,10 @@ def _verify(app: App, request_id: int, snap: _Snapshot) -> str | None:
         again = _snapshot(app, request_id)
         return _verify(app, request_id, again) if again is not None else None
     evidence, placed, form = assemble(forms, cards, rejected, day, app.settings.verification.paper_id_invalid_from)
+    timed_out = [f"{r.filename}: not read (processing time limit)" for r in rejected if r.reason == TIME_LIMIT]
+    evidence = replace(evidence, content_lost=(*snap.content_lost, *timed_out))
     verdict, reason = decide(evidence), None
-    if not snap.items:
+    if not snap.items and not evidence.content_lost:
         # Nothing attached to any message: a question, or a request sent before its files. A person
         # answers it; a letter asking for a form and four documents would answer nobody's question.
         verdict, reason = Verdict("needs_review", ()), NO_ATTACHMENTS
@@ -248,7 +254,8 @@ def _answer(app: App, s, req: Request, status: str, items: list[str]) -> None:
     name = " ".join(x for x in (req.holder_given_names, req.holder_surname) if x) if req.form_type == "direct" else None
     mail = outgoing.compose(
         kind, sender=app.settings.sender_address, recipient=recipient, reference=req.reference,
-        in_reply_to=latest.message_id if latest else None, name=(name or "").title() or None,
+        in_reply_to=latest.message_id if latest else None, references=(latest.references or "").split() if latest else None,
+        name=(name or "").title() or None,
         office=office_name(req.province), **extra,
     )
     outgoing.queue(s, req, kind, mail, ACTOR)

@@ -154,10 +154,13 @@ class RequestEvidence:
     documents: tuple[DocumentEvidence, ...] = ()
     rejected_attachments: tuple[RejectedAttachment, ...] = ()
     paper_id_invalid_from: date = date(2026, 8, 3)
+    # Notes of content intake or reading could not take in (a part not read, a limit reached).
+    content_lost: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept lists (and (filename, reason) pairs) from callers; store tuples.
         object.__setattr__(self, "documents", tuple(self.documents))
+        object.__setattr__(self, "content_lost", tuple(self.content_lost))
         object.__setattr__(
             self,
             "rejected_attachments",

@@ -129,6 +129,12 @@ FINDINGS: dict[str, FindingSpec] = {
         "Nella foto del documento d'identità del dichiarante non si vede bene il volto. "
         "Invii una copia nitida del fronte del documento.",
     ),
+    # Intake could not read all of a message (a limit, a broken structure): what seems
+    # missing may be in the part not read, so an operator looks before the citizen is told.
+    "message_partly_read": FindingSpec(
+        "review",
+        "Una parte di un messaggio non è stata letta: un operatore controllerà la richiesta.",
+    ),
     "attachment_rejected": FindingSpec(
         "info",
         "Un allegato non è stato considerato (file non sicuro, troppo grande o di un tipo non supportato). "

@@ -69,7 +69,15 @@ def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(kept, key=lambda f: SEVERITY_ORDER[f.severity]))
 
 
+# Findings that make every "missing" finding doubtful: the request goes to an
+# operator instead of a "manca …" letter built on a partial read.
+PARTIAL_READ = frozenset({"message_partly_read"})
+
+
 def status_of(findings: Iterable[Finding]) -> Status:
+    findings = list(findings)
+    if any(f.code in PARTIAL_READ for f in findings):
+        return "needs_review"
     severities = {f.severity for f in findings}
     if "blocking" in severities:
         return "incomplete"

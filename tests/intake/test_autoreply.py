@@ -101,3 +101,62 @@ def test_dsn_is_recognised_by_its_structure_alone():
     original = mf.mail(seed=1)
     raw = mf.dsn(original).replace(b"mailer-daemon@example.org", b"servizio@example.org").replace(b"Delivery Status Notification (Failure)", b"Avviso")
     assert classify_automatic(parse_message(raw)) == "delivery report (delivery-status)"
+
+
+# ---- issue 19, defect 4: the usual auto-replies and bounces in five languages ----------------
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Automatische Antwort: Richiesta codici PIN/PUK",  # Outlook, German
+        "AW: Automatische Antwort: Richiesta",
+        "Abwesenheitsnotiz: Richiesta",
+        "Unzustellbar: Richiesta codici",
+        "Recapito non riuscito: Richiesta codici PIN/PUK",  # Exchange NDR, Italian
+        "Impossibile recapitare il messaggio",
+        "Notifica sullo stato del recapito (errore)",
+        "Réponse automatique : Richiesta",
+        "Non remis : Richiesta codici",
+        "Échec de la remise",
+        "Respuesta automática: Richiesta",
+        "No se puede entregar: Richiesta",
+        "Fuera de la oficina",
+        "RV: Notificación de estado de entrega (error)",
+        "Failure notice",
+        "Delivery has failed to these recipients or groups",
+    ],
+)
+def test_auto_reply_subjects_in_five_languages(subject):
+    assert classify(subject=subject) == "auto-reply subject"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@comune.example.it",
+        "mailer_daemon@mx.example.org",
+        "no_reply@example.org",
+        "nicht-antworten@firma.example.de",
+        "ne-pas-repondre@example.fr",
+        "noresponder@example.es",
+    ],
+)
+def test_automatic_senders_of_many_kinds(sender):
+    assert classify(sender=f"Sistema <{sender}>", subject="Avviso").startswith("automatic sender")
+
+
+def test_a_plain_text_exchange_ndr_in_italian_is_automatic():
+    raw = (
+        "From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@comune.example.it>\r\n"
+        "To: spazioregione.mi@example.org\r\nSubject: Recapito non riuscito: [SR-MI-2026-000001] Abbiamo ricevuto\r\n"
+        "Message-ID: <ndr-1@comune.example.it>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Impossibile recapitare il messaggio ai destinatari.\r\n"
+    ).encode()
+    assert classify_automatic(parse_message(raw)) is not None
+
+
+@pytest.mark.parametrize("subject", ["Absenteismo scolastico e tessera", "Fuori dal comune ho perso la tessera",
+                                     "Ausweis und Karte", "Non ho ricevuto il PIN"])
+def test_look_alike_subjects_of_people_are_not_automatic(subject):
+    assert classify(subject=subject) is None

@@ -11,6 +11,8 @@ def test_demo_reads_every_bundled_sample_right_and_answers_the_citizens(cli, tmp
     proc = cli("demo", env={"SPORTELLO_TODAY": "2026-11-26"})
     out = proc.stdout.decode()
     assert "log in as demo / " in out
+    # Issue 19, defect 7: nothing but our own output (no tesseract "Empty page!!").
+    assert proc.stderr == b"" and "Empty page" not in out
     by_sample = {}
     for r in json.loads(cli("requests", "export", "--json").stdout):
         by_sample[r["message_ids"][0]] = r

@@ -105,9 +105,16 @@ def test_outbox_delivers_after_commit_and_retries_failures(app, tmp_path):
 
 
 def test_replies_to_one_address_are_rate_limited(app):
-    for seed in range(60, 60 + outgoing.MAX_REPLIES_PER_DAY + 3):
-        ingest(app, mf.mail(seed=seed, subject=f"richiesta {seed}"), "CO")
-        verify_pending(app)
+    out = ingest(app, mf.mail(seed=60, subject="richiesta"), "CO")
+    verify_pending(app)
+    # Answers that differ (each would be sent on its own): the daily limit still holds.
+    with app.db.session() as s:
+        req = s.scalar(select(Request).where(Request.reference == out.reference))
+        for i in range(outgoing.MAX_REPLIES_PER_DAY + 3):
+            mail = outgoing.compose("missing", sender="ufficio@example.org", recipient=req.sender_email,
+                                    reference=req.reference, items=[f"Manca il documento numero {i}."], name=None,
+                                    office="spazioRegione Como")
+            outgoing.queue(s, req, "missing", mail, "test")
     assert len(_ours(app)) == outgoing.MAX_REPLIES_PER_DAY
     with app.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "mail_suppressed")) >= 1
@@ -140,3 +147,14 @@ def test_documents_sent_after_a_question_join_it(app):
     verify_pending(app)
     sent = ingest(app, mf.mail(mf.attachment(mf.jpeg(seed=3), "fronte.jpg"), seed=34), "SO")
     assert sent.reference == asked.reference
+
+
+def test_the_same_automatic_answer_goes_to_an_address_once_a_day(app):
+    """Issue 19, defect 4 (RFC 3834 2): nine empty mails from one address, in one request or in nine, get one answer."""
+    for seed in range(70, 79):
+        ingest(app, mf.mail(seed=seed, subject=f"richiesta {seed}"), "CO")
+        verify_pending(app)
+    assert len(_ours(app)) == 1
+    with app.db.session() as s:
+        reasons = [e.detail["reason"] for e in s.scalars(select(Event).where(Event.kind == "mail_suppressed"))]
+    assert reasons and set(reasons) == {"same answer sent within a day"}

@@ -57,5 +57,7 @@ def test_every_finding_code_and_form_type_is_exercised(results):
     from verification.findings import FINDINGS
 
     expected = set().union(*(r.case.expected_codes for r in results))
-    assert expected == set(FINDINGS)
+    # message_partly_read comes from intake's notes, not from any document: the corpus reads
+    # attachments, not mails (tests/sportello/test_quiet_losses.py exercises it).
+    assert expected | {"message_partly_read"} == set(FINDINGS)
     assert {r.case.form_type for r in results} >= {"direct", "delegate", "guardian"}

@@ -117,6 +117,10 @@ SCENARIOS = {
         lambda: replace(complete_request(), rejected_attachments=[("a.exe", "unsafe")]),
         {"attachment_rejected"},
     ),
+    "message partly read": (
+        lambda: replace(complete_request(), content_lost=["too many attachments: 4 not kept (limit 30)"]),
+        {"message_partly_read"},
+    ),
 }
 
 
@@ -184,3 +188,12 @@ def test_paper_id_supersedes_its_missing_back_and_face():
 def test_merge_and_status_of_empty():
     assert merge([]) == ()
     assert status_of([]) == "ready"
+
+
+def test_a_partly_read_message_goes_to_review_even_with_blocking_findings():
+    """Issue 19: never a "manca" letter built on a partial read; the clerk still sees what seems missing."""
+    request = replace(without(complete_request(), "holder_cns_back"),
+                      content_lost=["part 2: multipart without usable boundary"])
+    verdict = decide(request)
+    assert verdict.status == "needs_review"
+    assert {"missing_holder_cns_back", "message_partly_read"} <= set(verdict.codes)

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, ImageSequence
 
+from verification.images.budget import reduction, render_scale
 from verification.images.sheet import WORK_SIDE, downscaled
 
 MAX_PIXELS = 60_000_000
@@ -90,18 +91,33 @@ def load_image(data: bytes) -> list[np.ndarray]:
 
     JPEG, PNG, WebP, GIF (first frame), TIFF (every page), HEIC/HEIF.
     Raises ImageTooLarge over MAX_PIXELS (checked from the header, before
-    decoding) and ImageError for anything unreadable or truncated.
+    decoding) and ImageError for anything unreadable or truncated. Pictures
+    over the decoding budget come out reduced (verification.images.budget).
     """
     _register_heif()
     try:
         image = Image.open(io.BytesIO(data))
     except Exception as exc:  # PIL raises many kinds
         raise ImageError(f"not a readable image: {exc}") from exc
+    try:
+        return _decoded(image, data)
+    except ImageError:
+        raise
+    except Exception as exc:  # damaged EXIF, a header Pillow reads and nothing else does (tests: test_fuzz_openers)
+        raise ImageError(f"cannot decode image: {exc}") from exc
+
+
+def _decoded(image: Image.Image, data: bytes) -> list[np.ndarray]:
     if _plain(image, data):
         _check_size(image)
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-        if decoded is not None and decoded.shape[1::-1] == image.size:
-            return [decoded]
+        factor = reduction(*image.size, jpeg=image.format == "JPEG")
+        flags = _REDUCED.get(factor, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+        # OpenCV reduces a PNG after decoding it whole, and with more copies than Pillow: only JPEG here.
+        if factor == 1 or image.format == "JPEG":
+            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+            expected = tuple(-(-side // factor) for side in image.size)  # OpenCV rounds up
+            if decoded is not None and decoded.shape[1::-1] == expected:
+                return [decoded]
     pages = []
     frames = ImageSequence.Iterator(image) if image.format == "TIFF" else [image]
     # Importing face_recognition sets LOAD_TRUNCATED_IMAGES for the whole
@@ -110,6 +126,7 @@ def load_image(data: bytes) -> list[np.ndarray]:
     try:
         for frame in frames:
             _check_size(frame)
+            frame = _reduced(frame)
             # exif_transpose copies the whole picture even when it has nothing to turn.
             upright = ImageOps.exif_transpose(frame) if frame.getexif().get(_ORIENTATION, 1) != 1 else frame
             rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
@@ -121,6 +138,24 @@ def load_image(data: bytes) -> list[np.ndarray]:
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
     return pages
+
+
+# OpenCV's reduced decoding of a JPEG: scaled by libjpeg while decoding, never whole in memory.
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def _reduced(frame: Image.Image) -> Image.Image:
+    """A frame over the decoding budget, reduced: JPEG drafts at 1/2-1/8, anything else a box reduction."""
+    factor = reduction(*frame.size, jpeg=frame.format == "JPEG")
+    if factor == 1:
+        return frame
+    if frame.format == "JPEG":
+        frame.draft("RGB", (frame.width // factor, frame.height // factor))
+        return frame
+    reduced = frame.reduce(factor)
+    if frame.format != "TIFF":  # a TIFF's next pages are read from it; anything else: free the full picture now
+        frame.close()
+    return reduced
 
 
 def _check_size(image: Image.Image) -> None:
@@ -143,7 +178,7 @@ def _plain(image: Image.Image, data: bytes) -> bool:
 
 
 def pdf_page_images(data: bytes, dpi: int = 200) -> list[np.ndarray]:
-    """Every page of a PDF rendered at `dpi` as BGR (pages over MAX_PIXELS are rendered at a lower dpi)."""
+    """Every page of a PDF rendered at `dpi` as BGR (a page over the decoding budget at a lower dpi)."""
     import pypdfium2
 
     try:
@@ -155,12 +190,11 @@ def pdf_page_images(data: bytes, dpi: int = 200) -> list[np.ndarray]:
         for index in range(len(document)):
             page = document[index]
             width_pt, height_pt = page.get_size()
-            scale = dpi / 72
-            if width_pt * height_pt * scale * scale > MAX_PIXELS:
-                scale = (MAX_PIXELS / (width_pt * height_pt)) ** 0.5
-            rgb = page.render(scale=scale).to_numpy()
+            rgb = page.render(scale=render_scale(width_pt, height_pt, dpi)).to_numpy()
             pages.append(cv2.cvtColor(rgb[..., :3], cv2.COLOR_RGB2BGR) if rgb.shape[2] >= 3 else rgb)
             page.close()
+    except Exception as exc:  # a page pdfium cannot load or render (tests: test_fuzz_openers)
+        raise ImageError(f"PDF page not readable: {exc}") from exc
     finally:
         document.close()
     return pages

@@ -89,6 +89,8 @@ class _LibTesseract:
         lib.TessBaseAPIClear.argtypes = [p]
         lib.TessBaseAPIClearAdaptiveClassifier.argtypes = [p]
         lib.TessBaseAPIEnd.argtypes = [p]
+        lib.TessBaseAPISetVariable.argtypes = [p, c, c]
+        lib.TessBaseAPISetVariable.restype = ctypes.c_bool
         lib.TessBaseAPIDelete.argtypes = [p]
         self._lib = lib
         self._local = threading.local()
@@ -116,6 +118,10 @@ class _LibTesseract:
     def run(self, img, *, lang, oem, psm, datapath, variables, tsv) -> str:
         handle = self._handle(datapath, lang, oem, variables)
         lib = self._lib
+        # debug_file is one process-wide parameter, which initialising another handle can reset
+        # to "" (stderr): set again before each reading, else tesseract's layout analysis
+        # prints "Empty page!!" on the user's terminal (issue 19).
+        lib.TessBaseAPISetVariable(handle, b"debug_file", b"/dev/null")
         lib.TessBaseAPISetPageSegMode(handle, psm)
         lib.TessBaseAPISetImage(handle, img.ctypes.data, img.shape[1], img.shape[0], 1, img.strides[0])
         lib.TessBaseAPISetSourceResolution(handle, 300)

@@ -23,6 +23,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from verification.images.boxes import Box
+from verification.images.budget import render_scale
 
 log = logging.getLogger(__name__)
 
@@ -362,8 +363,9 @@ class PdfiumPage(Page):
                 pdfium_c.FPDFPage_CloseAnnot(annot)
 
     def gray(self, dpi: int) -> np.ndarray:
-        # As pdfplumber's `to_image(resolution=dpi)` renders it.
-        bitmap = self.page.render(scale=dpi / 72, no_smoothtext=True, no_smoothpath=True, no_smoothimage=True,
+        # As pdfplumber's `to_image(resolution=dpi)` renders it; a page of absurd size at a lower
+        # resolution, within the decoding budget (a 200-inch page at 150 dpi would be 900 Mpx).
+        bitmap = self.page.render(scale=render_scale(self.width, self.height, dpi), no_smoothtext=True, no_smoothpath=True, no_smoothimage=True,
                                   prefer_bgrx=True)
         return np.array(bitmap.to_pil().convert("RGB").convert("L"))
 
@@ -468,7 +470,8 @@ class PlumberPage(Page):
         return self._marks
 
     def gray(self, dpi: int) -> np.ndarray:
-        return np.array(self.page.to_image(resolution=dpi).original.convert("L"))
+        resolution = render_scale(self.width, self.height, dpi) * 72
+        return np.array(self.page.to_image(resolution=resolution).original.convert("L"))
 
 
 def textless_pages(data: bytes) -> list[int]:

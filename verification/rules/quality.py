@@ -17,6 +17,8 @@ def check_quality(ev: RequestEvidence) -> list[Finding]:
             findings.append(finding(f"unreadable_{slot}", slot=slot, reason=reasons[0] if reasons else None))
     for person in persons(ev):
         findings += _check_face(ev, person)
+    if ev.content_lost:
+        findings.append(finding("message_partly_read", notes=list(ev.content_lost[:20])))
     findings += [
         finding("attachment_rejected", filename=rejected.filename, reason=rejected.reason)
         for rejected in ev.rejected_attachments
