@@ -15,7 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config import calendar as _calendar
+from config.calendar import CalendarSettings
+
 PROVINCES = ("BG", "BS", "CO", "CR", "LC", "LO", "MB", "MI", "MN", "PV", "SO", "VA")
+
+assert _calendar.PROVINCES == PROVINCES
 
 PROVINCE_NAMES = {
     "BG": "Bergamo", "BS": "Brescia", "CO": "Como", "CR": "Cremona", "LC": "Lecco",
@@ -154,6 +159,7 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     verification: VerificationSettings = VerificationSettings()
     backoffice: BackofficeSettings = BackofficeSettings()
+    calendar: CalendarSettings = CalendarSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property
@@ -187,6 +193,14 @@ class Settings(_Strict):
             ]
         if self.smtp is None:
             data["smtp"] = {"outbox": str(self.outbox_dir)}
+        # Each office's calendar as in force (defaults, [calendar], [calendar.XX] merged).
+        from pydantic import TypeAdapter
+
+        data["calendar"] = {
+            "no_show_limit": self.calendar.no_show_limit,
+            **{p: TypeAdapter(dict).dump_python(self.calendar.effective(p), mode="json", by_alias=True)
+               for p in PROVINCES},
+        }
         return data
 
 
