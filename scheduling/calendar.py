@@ -122,7 +122,7 @@ class Booked:
 @lru_cache(maxsize=256)
 def _holidays(province: str, year: int) -> holidays.HolidayBase:
     # The national holidays and the capital's patron saint (holidays' Italian subdivisions).
-    return holidays.Italy(subdiv=province, years=year)
+    return holidays.Italy(subdiv=province, years=year, language="it_IT")  # names in Italian
 
 
 def holiday_name(province: str, day: date) -> str | None:
@@ -130,15 +130,15 @@ def holiday_name(province: str, day: date) -> str | None:
 
 
 def closed_reason(cal: OfficeCalendar, day: date) -> str | None:
-    """Why the office is closed that day ('holiday: …', 'closure', 'no hours'), or None."""
+    """Why the office is closed that day, in Italian ('festività: San Siro', 'chiusura', …), or None."""
     name = holiday_name(cal.province, day)
     if name:
-        return f"holiday: {name}"
+        return f"festività: {name}"
     for first, last in cal.closures:
         if first <= day <= last:
-            return "closure"
+            return "chiusura dell'ufficio"
     if not cal.weekly.get(day.weekday()):
-        return "no opening hours"
+        return "nessun orario di apertura"
     return None
 
 

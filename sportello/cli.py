@@ -309,6 +309,15 @@ def _register_users() -> None:
 _register_users()
 
 
+def _register_booking() -> None:
+    from sportello.booking_cli import register
+
+    register(cli)
+
+
+_register_booking()
+
+
 def main() -> None:
     cli(prog_name="sportello")
 

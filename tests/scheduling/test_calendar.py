@@ -40,7 +40,7 @@ PATRONS_2026 = {
 def test_every_capitals_patron_saint_is_closed_there_only(province, patron):
     every_day = {d: (TimeRange(time(9), time(12)),) for d in range(7)}
     here = cal(province, weekly=every_day)
-    assert closed_reason(here, patron).startswith("holiday")
+    assert closed_reason(here, patron).startswith("festività: ")
     assert day_slots(here, patron) == []
     other = "BG" if province != "BG" else "MI"
     assert day_slots(cal(other, weekly=every_day), patron) != []
@@ -58,9 +58,14 @@ def test_national_holidays_are_closed_in_every_office(day):
         assert day_slots(cal(p, weekly=every_day), day) == [], (p, day)
 
 
+def test_holiday_names_are_italian():
+    assert closed_reason(cal("PV"), date(2026, 12, 9)) == "festività: San Siro"
+    assert closed_reason(cal("MI"), date(2026, 12, 7)) == "festività: Sant'Ambrogio"
+
+
 def test_days_without_hours_are_closed():
     assert day_slots(cal(), date(2026, 12, 12)) == []  # a Saturday
-    assert closed_reason(cal(), date(2026, 12, 12)) == "no opening hours"
+    assert closed_reason(cal(), date(2026, 12, 12)) == "nessun orario di apertura"
 
 
 # --- the grid, buffers, desks ---------------------------------------------
@@ -116,7 +121,7 @@ def test_closures_single_days_and_ranges():
     c = cal(closures=((date(2026, 12, 10), date(2026, 12, 10)), (date(2026, 12, 14), date(2026, 12, 16))))
     free_days = {s.day for s in free_slots(c, date(2026, 12, 9), 10, [], LONG_AGO)}
     assert free_days == {date(2026, 12, 9), date(2026, 12, 11), date(2026, 12, 17), date(2026, 12, 18)}
-    assert closed_reason(c, date(2026, 12, 15)) == "closure"
+    assert closed_reason(c, date(2026, 12, 15)) == "chiusura dell'ufficio"
 
 
 # --- the clock ---------------------------------------------------------------
