@@ -80,6 +80,9 @@ EVENT_LABELS = {
     "opened": "Consultata",
     "intake_reprocessed": "Nuova elaborazione del messaggio",
     "message_added": "Nuovo messaggio",
+    "booking_moved": "Videochiamata spostata",
+    "booking_cancelled": "Prenotazione annullata",
+    "booking_no_show": "Assente alla videochiamata",
 }
 
 # Names of extracted fields as the forms and documents print them.
