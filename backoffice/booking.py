@@ -59,8 +59,11 @@ def booking_context(app, s: Session, req: Req, locked: bool) -> dict:
                           "label": slot_label(active.start, active.desk)}
     if not locked and (req.status == "ready" or (req.status == "booked" and active is not None)):
         ctx["can_book"] = True
-        ctx["free_slots"] = [(slot_value(x), slot_label(x.start)) for x in
-                             wiring.next_free(app, req.province, count=NEXT_SLOTS)]
+        current = active.start if active is not None else None
+        slots = wiring.next_free(app, req.province, count=NEXT_SLOTS + 1)
+        # Moving to the time it already has is no move (another desk may be free then).
+        slots = [x for x in slots if current is None or x.start != to_rome(current)][:NEXT_SLOTS]
+        ctx["free_slots"] = [(slot_value(x), slot_label(x.start)) for x in slots]
     return ctx
 
 

@@ -212,7 +212,10 @@ def event_text(ev: Event) -> str:
         parts.append(f"a {d.get('recipient', '')}: «{d.get('subject', '')}»")
     elif ev.kind in ("mail_queued", "mail_sent", "mail_suppressed"):
         kind = d.get("kind", "")
-        parts.append({"integration_request": "richiesta di integrazione"}.get(kind, kind))
+        parts.append({"integration_request": "richiesta di integrazione",
+                      "booking_invitation": "invito alla videochiamata",
+                      "booking_cancelled": "annullamento della videochiamata",
+                      "rejected_no_show": "chiusura per assenze"}.get(kind, kind))
         if d.get("reason"):
             parts.append(d["reason"])
     elif ev.kind == "intake_reprocessed":
