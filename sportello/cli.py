@@ -266,6 +266,18 @@ def demo() -> None:
         f"\nBack office: `sportello run`, then open http://{bo.host}:{bo.port} and log in as "
         f"{username} / {password}"
     )
+    from sqlalchemy import select
+
+    from db.models import Request
+
+    with app.db.session() as s:
+        ready = s.scalars(select(Request.reference).where(Request.status == "ready").order_by(Request.id)).first()
+    if ready:
+        click.echo(
+            f"Book the call of {ready}: open http://{bo.host}:{bo.port}/pratiche/{ready} and pick a slot under "
+            f"\"Videochiamata\", or `sportello calendar show --province {ready[3:5]}` then "
+            f"`sportello bookings add {ready} --start YYYY-MM-DDTHH:MM`."
+        )
 
 
 @cli.command()
