@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "booking_moved": "Videochiamata spostata",
     "booking_cancelled": "Prenotazione annullata",
     "booking_no_show": "Assente alla videochiamata",
+    "callback_requested": "Il cittadino chiede di essere richiamato",
 }
 
 # Names of extracted fields as the forms and documents print them.

@@ -116,6 +116,8 @@ class CalendarSettings(_CalendarFields):
 
     # After this many missed calls the request is rejected and the citizen told.
     no_show_limit: int = Field(2, ge=1)
+    # The citizen's booking link in the "pratica completa" mail: hours it stays valid.
+    link_valid_hours: int = Field(168, ge=1)
     BG: CalendarOverride | None = None
     BS: CalendarOverride | None = None
     CO: CalendarOverride | None = None

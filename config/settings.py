@@ -145,6 +145,13 @@ class BackofficeSettings(_Strict):
     port: int = Field(8000, ge=1, le=65535)
     secret_key_env: str | None = None
     secure_cookies: bool = False
+    # The address citizens reach the back office's public pages at (the booking link);
+    # default: http://host:port.
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class Settings(_Strict):
@@ -198,6 +205,7 @@ class Settings(_Strict):
 
         data["calendar"] = {
             "no_show_limit": self.calendar.no_show_limit,
+            "link_valid_hours": self.calendar.link_valid_hours,
             **{p: TypeAdapter(dict).dump_python(self.calendar.effective(p), mode="json", by_alias=True)
                for p in PROVINCES},
         }

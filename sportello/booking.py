@@ -157,3 +157,12 @@ def day_view(app: App, province: str, first: date, days: int) -> list[dict]:
         rows.append({"start": slot.local_start.isoformat(), "end": slot.local_end.isoformat(),
                      "desk": slot.desk, "booked_by": ref})
     return rows
+
+
+def booking_link(app: App, req: Request) -> str:
+    """The citizen's signed link to pick a slot (valid `[calendar] link_valid_hours`, until used)."""
+    from backoffice.security import load_secret_key
+    from scheduling.links import make_token
+
+    token = make_token(load_secret_key(app.settings), req.id, req.version, now(), app.settings.calendar.link_valid_hours)
+    return f"{app.settings.backoffice.base_url}/prenota/{token}"
