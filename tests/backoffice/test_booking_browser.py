@@ -95,3 +95,93 @@ def test_the_booking_card_on_a_phone_sized_viewport(app, seeded, server, browser
         screenshot(page, "12-prenotazione-390")
     finally:
         ctx.close()
+
+
+def test_a_citizen_books_from_the_link_on_a_phone(app, seeded, server, browser):
+    from tests.backoffice.test_citizen_link import link_for
+
+    ref = seeded.refs["mi_ready"]
+    url = server + link_for(app, ref)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="it-IT", is_mobile=True,
+                                has_touch=True)
+    other = browser.new_context(viewport={"width": 390, "height": 844}, locale="it-IT")
+    try:
+        page = phone.new_page()
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Videochiamata di riconoscimento"
+        assert axe_violations(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+        screenshot(page, "20-cittadino-scelta-390")
+
+        # A second citizen holds a stale page on the same slot (another ready request of the office).
+        with app.db.session() as s:
+            second = s.scalars(select(Request).where(Request.province == "MI", Request.status == "needs_review")).first()
+            second.status = "ready"
+            second_ref = second.reference
+        page2 = other.new_page()
+        page2.goto(server + link_for(app, second_ref))
+        page2.get_by_label("mer 09/12 ore 10:00").check()
+
+        # The first citizen, keyboard only: the first slot, then the confirm button.
+        page.get_by_label("mer 09/12 ore 10:00").focus()
+        page.keyboard.press("Space")
+        page.get_by_role("button", name="Conferma l'appuntamento").focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("h1").inner_text() == "Appuntamento confermato"
+        assert axe_violations(page) == []
+        screenshot(page, "21-cittadino-confermato-390")
+        assert status_of(app, ref) == "booked"
+
+        # The office has two desks: the second citizen gets 10:00 on desk 2; a third citizen, whose
+        # page offered a time that both desks then lost, is told it is taken.
+        with page2.expect_navigation():
+            page2.get_by_role("button", name="Conferma l'appuntamento").click()
+        assert page2.locator("h1").inner_text() == "Appuntamento confermato"
+        with app.db.session() as s:
+            third = s.scalars(select(Request).where(Request.province == "MI", Request.status == "needs_review")).first()
+            third.status = "ready"
+            third_ref = third.reference
+        page3 = other.new_page()
+        page3.goto(server + link_for(app, third_ref))
+        # Its page is drawn; then both desks of its first time are taken by clerks before it confirms.
+        first_label = page3.locator("fieldset.slots label").first.inner_text().strip()
+        assert first_label == "mer 09/12 ore 10:30"
+        from datetime import datetime
+
+        from scheduling.calendar import ROME
+        from sportello import booking as wiring
+
+        with app.db.session() as s:
+            rows = s.scalars(select(Request).where(Request.province == "MI", Request.status == "needs_review")).all()[:2]
+            for r in rows:
+                r.status = "ready"
+            taken = [r.reference for r in rows]
+        for r in taken:
+            wiring.book(app, r, datetime(2026, 12, 9, 10, 30, tzinfo=ROME), actor="op.mi")
+        page3.get_by_label(first_label).check()
+        with page3.expect_navigation():
+            page3.get_by_role("button", name="Conferma l'appuntamento").click()
+        assert "appena stato prenotato da un'altra persona" in page3.locator("[role=alert]").inner_text()
+        assert axe_violations(page3) == []
+        screenshot(page3, "22-cittadino-orario-preso-390")
+
+        # The used link is refused with a clear page.
+        page.goto(url)
+        assert page.locator("h1").inner_text() == "Collegamento già usato"
+        assert axe_violations(page) == []
+        screenshot(page, "23-cittadino-link-usato-390")
+    finally:
+        phone.close()
+        other.close()
+
+
+def test_an_expired_link_is_refused_in_the_browser(app, seeded, server, page, monkeypatch):
+    from tests.backoffice.test_citizen_link import link_for
+
+    url = server + link_for(app, seeded.refs["mi_ready"], hours=1)
+    monkeypatch.setenv("SPORTELLO_NOW", "2026-12-09T09:00")
+    page.goto(url)
+    assert page.locator("h1").inner_text() == "Collegamento scaduto"
+    assert axe_violations(page) == []
+    screenshot(page, "24-cittadino-link-scaduto")
