@@ -255,6 +255,11 @@ class Booking(Base):
     # iCalendar: one UID per booking, SEQUENCE raised on every change.
     uid: Mapped[str] = mapped_column(String(120), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Reminders: the `sequence` each was sent for (NULL: not yet). Claimed by
+    # compare-and-swap in the transaction that queues the mail: sent exactly once
+    # per booking version, across restarts and several `sportello run`.
+    reminder_24h_for: Mapped[int | None] = mapped_column(Integer)
+    reminder_1h_for: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

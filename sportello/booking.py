@@ -166,3 +166,24 @@ def booking_link(app: App, req: Request) -> str:
 
     token = make_token(load_secret_key(app.settings), req.id, req.version, now(), app.settings.calendar.link_valid_hours)
     return f"{app.settings.backoffice.base_url}/prenota/{token}"
+
+
+def send_reminders(app: App, at: datetime | None = None) -> int:
+    """Queue every due reminder (24 h and 1 h before the call); return how many. Run by `sportello run`."""
+    from scheduling import reminders
+
+    t = at or now()
+    with app.db.session() as s:
+        todo = reminders.due(s, t)
+    sent = 0
+    for d in todo:
+        with app.db.session() as s:
+            b = reminders.claim(s, d)
+            if b is None:
+                continue
+            req = s.get(Request, b.request_id)
+            msg = _mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=None)
+            if msg is not None:
+                outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM)
+            sent += 1
+    return sent

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL = 15
 STALE_CHECK_INTERVAL = 300
+REMINDER_INTERVAL = 60
 VERIFY_INTERVAL = 60  # requests left in `received` by a crash are picked up at least this often
 IDLE_TIMEOUT = 240  # one wait() on the server; re-issued at once (RFC 2177 asks for < 29 min)
 SHUTDOWN_GRACE = 60  # seconds a running pass or verification may take to finish on stop
@@ -45,6 +46,14 @@ def deliver_outbox(app: App) -> None:
     sent, failed = outgoing.deliver_pending(app.db, mail_sender(app))
     if sent or failed:
         log.info("outbox: %s sent, %s to retry", sent, failed)
+
+
+def reminders_then_outbox(app: App) -> None:
+    """The calls' reminders, from the database (a restart loses none, sends none twice)."""
+    from sportello.booking import send_reminders
+
+    if send_reminders(app):
+        deliver_outbox(app)
 
 
 def report_stale(app: App) -> None:
@@ -183,6 +192,8 @@ class Service:
         sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
                       next_run_time=now)
         sched.add_job(report_stale, "interval", seconds=STALE_CHECK_INTERVAL, args=[self.app], id="stale")
+        sched.add_job(reminders_then_outbox, "interval", seconds=REMINDER_INTERVAL, args=[self.app], id="reminders",
+                      next_run_time=now)
         return sched
 
     def start(self) -> None:

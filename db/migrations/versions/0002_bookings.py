@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.Column('reschedules', sa.Integer(), nullable=False),
     sa.Column('uid', sa.String(length=120), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('reminder_24h_for', sa.Integer(), nullable=True),
+    sa.Column('reminder_1h_for', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['province'], ['offices.province'], ),
