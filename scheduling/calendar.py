@@ -178,15 +178,18 @@ def days(first: date, count: int) -> Iterator[date]:
         yield first + timedelta(days=i)
 
 
-def _blocked(slot: Slot, cal: OfficeCalendar, taken: dict[int, list[Booked]]) -> bool:
+def _blocked(slot: Slot, cal: OfficeCalendar, taken: dict[tuple[int, date], list[Booked]]) -> bool:
     for a in cal.absences:
         if a.desk == slot.desk and a.start < slot.end and slot.start < a.end:
             return True
     # A booking blocks every slot it touches, buffer included: off-grid bookings
-    # (left by a change of slot length) keep their margin too.
-    for b in taken.get(slot.desk, ()):
-        if b.start - cal.buffer < slot.end and slot.start < b.end + cal.buffer:
-            return True
+    # (left by a change of slot length) keep their margin too. Only the bookings
+    # of that desk on that day and its neighbours can touch it.
+    day = slot.day
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        for b in taken.get((slot.desk, d), ()):
+            if b.start - cal.buffer < slot.end and slot.start < b.end + cal.buffer:
+                return True
     return False
 
 
@@ -208,12 +211,12 @@ def free_slots(
     buffer) touches, and every slot of a desk that reached its daily cap.
     """
     earliest = as_utc(now) + timedelta(minutes=cal.min_notice_minutes)
-    per_desk: dict[int, list[Booked]] = {}
+    per_desk: dict[tuple[int, date], list[Booked]] = {}
     per_desk_day: dict[tuple[int, date], int] = {}
     for b in bookings:
         b = Booked(b.desk, as_utc(b.start), as_utc(b.end), b.reference)
-        per_desk.setdefault(b.desk, []).append(b)
         key = (b.desk, to_rome(b.start).date())
+        per_desk.setdefault(key, []).append(b)
         per_desk_day[key] = per_desk_day.get(key, 0) + 1
     out = []
     for d in days(first, count):
