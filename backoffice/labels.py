@@ -84,6 +84,7 @@ EVENT_LABELS = {
     "booking_cancelled": "Prenotazione annullata",
     "booking_no_show": "Assente alla videochiamata",
     "callback_requested": "Il cittadino chiede di essere richiamato",
+    "expiry_notice": "Avviso di scadenza",
 }
 
 # Names of extracted fields as the forms and documents print them.

@@ -138,6 +138,8 @@ class VerificationSettings(_Strict):
     # EU Reg. 2019/1157 art. 5(2)(a): paper identity cards cease to be valid.
     paper_id_invalid_from: date = date(2026, 8, 3)
     incomplete_timeout_days: int = Field(30, ge=1)
+    # Days before the time-out the citizen is told the request is about to expire.
+    expiry_notice_days: int = Field(5, ge=0)
 
 
 class BackofficeSettings(_Strict):

@@ -98,6 +98,8 @@ class Request(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Bumped on every status change: optimistic concurrency for claims and actions.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The `version` an expiry notice was sent for (scheduling.expiry): one notice per wait.
+    expiry_notice_for: Mapped[int | None] = mapped_column(Integer)
 
     messages: Mapped[list["Message"]] = relationship(back_populates="request", order_by="Message.id")
     documents: Mapped[list["Document"]] = relationship(

@@ -187,3 +187,27 @@ def send_reminders(app: App, at: datetime | None = None) -> int:
                 outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM)
             sent += 1
     return sent
+
+
+def expire_incomplete(app: App, at: datetime | None = None) -> tuple[int, int]:
+    """Notices and expiries of `incomplete` requests due now: (notices, expired). Run by `sportello run`."""
+    from scheduling import expiry
+
+    v = app.settings.verification
+    t = at or now()
+    with app.db.session() as s:
+        todo = expiry.pending(s, t, v.incomplete_timeout_days, v.expiry_notice_days)
+    counts = {"notice": 0, "expire": 0}
+    for p in todo:
+        with app.db.session() as s:
+            req = expiry.claim(s, p, ACTOR_SYSTEM, v.incomplete_timeout_days)
+            if req is None:
+                continue
+            if p.step == "notice":
+                msg = _mail(app, s, req, "expiry_notice", days_left=v.expiry_notice_days)
+            else:
+                msg = _mail(app, s, req, "expired", days=v.incomplete_timeout_days)
+            if msg is not None:
+                outgoing.queue(s, req, "expiry_notice" if p.step == "notice" else "expired", msg, ACTOR_SYSTEM)
+            counts[p.step] += 1
+    return counts["notice"], counts["expire"]

@@ -49,10 +49,13 @@ def deliver_outbox(app: App) -> None:
 
 
 def reminders_then_outbox(app: App) -> None:
-    """The calls' reminders, from the database (a restart loses none, sends none twice)."""
-    from sportello.booking import send_reminders
+    """The calls' reminders and the expiry of incomplete requests, from the database
+    (a restart loses none, does none twice)."""
+    from sportello.booking import expire_incomplete, send_reminders
 
-    if send_reminders(app):
+    sent = send_reminders(app)
+    notices, expired = expire_incomplete(app)
+    if sent or notices or expired:
         deliver_outbox(app)
 
 

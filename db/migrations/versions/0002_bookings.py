@@ -44,10 +44,14 @@ def upgrade() -> None:
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bookings_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bookings_start'), ['start'], unique=False)
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expiry_notice_for', sa.Integer(), nullable=True))
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.drop_column('expiry_notice_for')
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bookings_start'))
         batch_op.drop_index(batch_op.f('ix_bookings_request_id'))
