@@ -227,7 +227,7 @@ def listing(s: Session, province: str | None = None, day: date | None = None) ->
          .where(Booking.status == ACTIVE).order_by(Booking.start, Booking.province, Booking.desk))
     if province:
         q = q.where(Booking.province == province)
-    rows = list(s.execute(q).tuples())
+    rows = [tuple(r) for r in s.execute(q)]
     if day:
         rows = [(r, b) for r, b in rows if to_rome(b.start).date() == day]
     return rows

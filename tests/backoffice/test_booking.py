@@ -120,3 +120,26 @@ def test_a_stale_page_does_not_book(app, seeded, login):
     c.post(f"/pratiche/{ref}/prenota", {"slot": first, "version": version_of(app, ref) - 1})
     assert status_of(app, ref) == "ready"
     assert "modificata da qualcun altro" in c.get(f"/pratiche/{ref}").text
+
+
+def test_office_calendar_day_and_week_and_my_calls(app, seeded, login, monkeypatch):
+    from datetime import datetime
+
+    from scheduling.calendar import ROME
+    from sportello import booking as wiring
+
+    ref = seeded.refs["mi_ready"]
+    wiring.book(app, ref, datetime(2026, 12, 9, 10, 0, tzinfo=ROME), actor="op.mi")
+    c = login("op.mi")
+    day = c.get("/calendario?provincia=MI&giorno=2026-12-09").text
+    assert "mercoledì 09/12/2026" in day and f'href="/pratiche/{ref}"' in day and "libero" in day
+    assert "passato" not in day
+    monkeypatch.setenv("SPORTELLO_NOW", "2026-12-09T09:45")
+    assert c.get("/calendario?provincia=MI&giorno=2026-12-09").text.count("passato") == 4  # 09:00, 09:30 x 2 desks
+    week = c.get("/calendario?provincia=MI&giorno=2026-12-09&vista=settimana").text
+    assert "lunedì 07/12/2026" in week and "Ufficio chiuso (festività: Sant&#39;Ambrogio)" in week
+    assert "Ufficio chiuso (festività: Immacolata Concezione)" in week
+    assert c.get("/calendario?provincia=BG").status_code == 404  # not op.mi's province
+    calls = c.get("/chiamate?giorno=2026-12-09").text
+    assert ref in calls and 'href="tel:+393331234567"' in calls
+    assert ref not in login("op.mi2").get("/chiamate?giorno=2026-12-09").text
