@@ -56,6 +56,20 @@ def _mail(app: App, s: Session, req: Request, kind: str, **context):
                             name=_name(req), office=office_name(req.province), **context)
 
 
+def _add_html(msg) -> None:
+    """The HTML alternative of a plain-text mail: its paragraphs, escaped, links made clickable."""
+    import html
+    import re
+
+    text = msg.get_content()
+    paras = [p for p in text.split("\n\n") if p.strip()]
+    body = "".join(
+        "<p>" + re.sub(r"(https?://\S+)", r'<a href="\1">\1</a>', html.escape(p, quote=False)).replace("\n", "<br>")
+        + "</p>" for p in paras)
+    msg.add_alternative(f'<!doctype html><html lang="it"><head><meta charset="utf-8"></head><body>{body}</body></html>',
+                        subtype="html")
+
+
 def _attach_ics(msg, b: Booking, req: Request, app: App, cancelled: bool) -> None:
     from email.utils import parseaddr
 
@@ -80,11 +94,13 @@ def notifier(app: App):
             msg = _mail(app, s, req, "booking_invitation", when=_when(b.start), minutes=minutes,
                         moved=what == "moved", call_link=None)
             if msg is not None:
+                _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=False)
                 outgoing.queue(s, req, "booking_invitation", msg, ACTOR_SYSTEM)
         elif what == "cancelled":
             msg = _mail(app, s, req, "booking_cancelled", when=_when(b.start))
             if msg is not None:
+                _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=True)
                 outgoing.queue(s, req, "booking_cancelled", msg, ACTOR_SYSTEM)
         elif what == "no_show" and req.status == "rejected":

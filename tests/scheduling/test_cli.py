@@ -94,6 +94,8 @@ def test_invitation_reschedule_and_cancel_carry_one_uid_and_rising_sequence(app,
     body = cals[0][0].get_body(("plain",)).get_content()
     assert "giovedì 10/12/2026 alle 10:00" in body and "TS-CNS" in body and "originali dei documenti" in body
     assert "annullata" in cals[2][0]["Subject"]
+    html = cals[0][0].get_body(("html",)).get_content()
+    assert "<p>Quando: giovedì 10/12/2026 alle 10:00" in html and 'lang="it"' in html
 
 
 def test_no_shows_reject_and_tell_the_citizen(app, cli, tmp_path):
