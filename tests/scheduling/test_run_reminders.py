@@ -64,3 +64,26 @@ def test_sigkill_then_restart_past_the_due_time(app, cli, config_file, tmp_path)
     err = proc.communicate(timeout=30)[1].decode()
     assert "Traceback" not in err
     assert _reminders(outbox) == ["cittadino0@example.org", "cittadino1@example.org"]
+
+
+def test_two_runs_on_one_database_send_each_reminder_once(app, cli, config_file, tmp_path):
+    """Two `sportello run` at once (run with SPORTELLO_TEST_DB=postgresql for the machine's PostgreSQL)."""
+    refs = make_ready(app, 6)
+    for i, ref in enumerate(refs):
+        start = f"2026-12-10T{10 + i // 2:02d}:00"
+        cli("bookings", "add", ref, "--start", start, env={"SPORTELLO_NOW": "2026-12-08T08:00"})
+    outbox = app.settings.outbox_dir
+    procs = [_start(config_file, tmp_path, "2026-12-09T13:30") for _ in range(2)]
+    try:
+        for _ in range(160):
+            if len(_reminders(outbox)) >= 6:
+                break
+            time.sleep(0.25)
+        time.sleep(2)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        errs = [p.communicate(timeout=30)[1].decode() for p in procs]
+    assert all("Traceback" not in e for e in errs), errs
+    got = _reminders(outbox)
+    assert len(got) == 6 and len(set(got)) == 6
