@@ -106,6 +106,9 @@ def _candidates(s: Session, cal: OfficeCalendar, start: datetime, desk: int | No
     free = {(x.start, x.desk) for x in free_slots(cal, day, 1, taken, now)}
     ok = [x for x in grid if (x.start, x.desk) in free]
     if not ok:
+        away = [x for x in grid if any(a.desk == x.desk and a.start < x.end and x.start < a.end for a in cal.absences)]
+        if len(away) == len(grid):
+            raise BookingError(f"{_when(start)}: l'operatore dello sportello è assente")
         raise SlotTaken()
     return ok
 

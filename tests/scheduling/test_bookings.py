@@ -135,3 +135,15 @@ def test_export_carries_the_booking(app, office):
     assert recs[never]["booking"] is None
     assert recs[ref]["booking"] == {"start": "2026-12-10T14:30:00+01:00", "end": "2026-12-10T14:50:00+01:00",
                                     "desk": 2, "operator": "op.mi", "status": "active", "reschedules": 1}
+
+
+def test_an_absent_operators_desk_is_refused_as_such(app, office):
+    from dataclasses import replace
+
+    from scheduling.calendar import Absence
+
+    away = replace(office, absences=(Absence(2, at("2026-12-10T09:00"), at("2026-12-10T12:00"), "rossi"),))
+    ref, = make_ready(app, 1)
+    with pytest.raises(bookings.BookingError, match="assente"):
+        bookings.book(app.db, away, ref, at("2026-12-10T10:00"), now=NOW, actor="x", desk=2)
+    assert bookings.book(app.db, away, ref, at("2026-12-10T10:00"), now=NOW, actor="x").desk == 1
