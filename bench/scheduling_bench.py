@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
