@@ -29,6 +29,9 @@ REFUSED = {
     "expired": ("Collegamento scaduto",
                 "Il collegamento per scegliere l'appuntamento è scaduto. Risponda all'e-mail ricevuta: "
                 "un operatore la contatterà per fissare la videochiamata."),
+    "closed": ("Appuntamento troppo vicino",
+               "Mancano poche ore alla videochiamata: l'appuntamento non si può più cambiare da questa pagina. "
+               "Se non può esserci, risponda all'e-mail di conferma."),
     "used": ("Collegamento già usato",
              "Questo collegamento è già stato usato oppure la pratica è cambiata nel frattempo. "
              "Se ha già prenotato, trova l'appuntamento nell'e-mail di conferma; per cambiarlo risponda a quell'e-mail."),
@@ -41,18 +44,35 @@ def _refuse(request: Request, reason: str):
                   title=title, text=text)
 
 
-def _open(request: Request, token: str):
-    """(app, request row) for a valid, unused link; raises LinkInvalid."""
+def _open(request: Request, token: str, want: str = "ready"):
+    """(app, request row, its active booking or None) for a valid, unused link; raises LinkInvalid.
+
+    A `ready` request's link books; a `booked` one's (sent with the invitation)
+    moves or cancels, until `link_closes_hours_before` hours before the call.
+    """
+    from datetime import timedelta
+
+    from scheduling.calendar import as_utc
+
     app = request.app.state.sportello
-    link = read_token(load_secret_key(app.settings), token, wiring.now())
+    now = wiring.now()
+    link = read_token(load_secret_key(app.settings), token, now)
     with app.db.session() as s:
         req = s.get(Req, link.request_id)
         if req is None:
             raise LinkInvalid("bad")
-        if req.version != link.version or req.status != "ready":
+        if req.version != link.version or req.status not in ("ready", "booked") or (want and req.status != want):
             raise LinkInvalid("used")
+        active = bookings.active_booking(s, req.id)
+        if req.status == "booked":
+            if active is None:
+                raise LinkInvalid("used")
+            closes = as_utc(active.start) - timedelta(hours=app.settings.calendar.link_closes_hours_before)
+            if as_utc(now) >= closes:
+                raise LinkInvalid("closed")
+            s.expunge(active)
         s.expunge(req)
-    return app, req
+    return app, req, active
 
 
 def _page(request: Request, token: str, app, req: Req, error: str | None = None, status_code: int = 200):
@@ -64,16 +84,61 @@ def _page(request: Request, token: str, app, req: Req, error: str | None = None,
 @router.get("/prenota/{token}")
 def booking_page(request: Request, token: str):
     try:
-        app, req = _open(request, token)
+        app, req, active = _open(request, token, want="")
     except LinkInvalid as exc:
         return _refuse(request, exc.reason)
+    if active is not None:
+        return _manage_page(request, token, app, req, active)
     return _page(request, token, app, req)
+
+
+def _manage_page(request: Request, token: str, app, req: Req, active, error: str | None = None,
+                 status_code: int = 200):
+    from scheduling.calendar import as_utc
+
+    current = as_utc(active.start)
+    slots = [(slot_value(x), slot_label(x.start)) for x in wiring.next_free(app, req.province, count=SLOTS + 1)
+             if x.start != current][:SLOTS]
+    return render(request, "citizen_manage.html", status_code=status_code, token=token, reference=req.reference,
+                  office=wiring.office_name(req.province), when=slot_label(active.start), slots=slots, error=error)
+
+
+@router.post("/prenota/{token}/sposta")
+def move(request: Request, token: str, slot: str = Form("")):
+    try:
+        app, req, active = _open(request, token, want="booked")
+    except LinkInvalid as exc:
+        return _refuse(request, exc.reason)
+    if not slot:
+        return _manage_page(request, token, app, req, active, error="Scelga uno degli orari proposti.",
+                            status_code=400)
+    try:
+        start, _ = _parse_slot(slot)
+        out = wiring.move(app, req.reference, start, actor=ACTOR)
+    except bookings.SlotTaken:
+        return _manage_page(request, token, app, req, active, status_code=409,
+                            error="L'orario scelto è appena stato prenotato da un'altra persona: ne scelga un altro.")
+    except (bookings.BookingError, Refused) as exc:
+        return _manage_page(request, token, app, req, active, error=str(exc), status_code=409)
+    return render(request, "citizen_done.html", reference=req.reference, office=wiring.office_name(req.province),
+                  when=slot_label(out.start), callback=False, cancelled=False)
+
+
+@router.post("/prenota/{token}/annulla")
+def cancel(request: Request, token: str):
+    try:
+        app, req, _ = _open(request, token, want="booked")
+    except LinkInvalid as exc:
+        return _refuse(request, exc.reason)
+    wiring.cancel(app, req.reference, actor=ACTOR, reason="annullata dal cittadino con il collegamento")
+    return render(request, "citizen_done.html", reference=req.reference, office=wiring.office_name(req.province),
+                  when=None, callback=False, cancelled=True)
 
 
 @router.post("/prenota/{token}")
 def book(request: Request, token: str, slot: str = Form("")):
     try:
-        app, req = _open(request, token)
+        app, req, _ = _open(request, token)
     except LinkInvalid as exc:
         return _refuse(request, exc.reason)
     if not slot:
@@ -87,13 +152,13 @@ def book(request: Request, token: str, slot: str = Form("")):
     except (bookings.BookingError, Refused) as exc:
         return _page(request, token, app, req, error=str(exc), status_code=409)
     return render(request, "citizen_done.html", reference=req.reference, office=wiring.office_name(req.province),
-                  when=slot_label(out.start), callback=False)
+                  when=slot_label(out.start), callback=False, cancelled=False)
 
 
 @router.post("/prenota/{token}/richiamami")
 def call_me(request: Request, token: str):
     try:
-        app, req = _open(request, token)
+        app, req, _ = _open(request, token)
     except LinkInvalid as exc:
         return _refuse(request, exc.reason)
     with app.db.session() as s:
@@ -101,4 +166,4 @@ def call_me(request: Request, token: str):
         row.version += 1  # the link is used
         lifecycle.record(s, row, "callback_requested", ACTOR, {})
     return render(request, "citizen_done.html", reference=req.reference, office=wiring.office_name(req.province),
-                  when=None, callback=True)
+                  when=None, callback=True, cancelled=False)

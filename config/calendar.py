@@ -118,6 +118,8 @@ class CalendarSettings(_CalendarFields):
     no_show_limit: int = Field(2, ge=1)
     # The citizen's booking link in the "pratica completa" mail: hours it stays valid.
     link_valid_hours: int = Field(168, ge=1)
+    # The link in the invitation moves or cancels the call until this many hours before it.
+    link_closes_hours_before: int = Field(24, ge=0)
     BG: CalendarOverride | None = None
     BS: CalendarOverride | None = None
     CO: CalendarOverride | None = None

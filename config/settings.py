@@ -208,6 +208,7 @@ class Settings(_Strict):
         data["calendar"] = {
             "no_show_limit": self.calendar.no_show_limit,
             "link_valid_hours": self.calendar.link_valid_hours,
+            "link_closes_hours_before": self.calendar.link_closes_hours_before,
             **{p: TypeAdapter(dict).dump_python(self.calendar.effective(p), mode="json", by_alias=True)
                for p in PROVINCES},
         }

@@ -172,6 +172,7 @@ def move(db: Database, cal: OfficeCalendar, reference: str, start: datetime, *, 
                 b.reschedules += 1
                 b.sequence += 1
                 b.updated_at = utcnow()
+                req.version += 1  # the booking changed: pages and links of the old one are stale
                 s.flush()
                 lifecycle.record(s, req, "booking_moved", actor, {
                     "booking": b.id, "from": old, "to": to_rome(slot.start).isoformat(), "desk": slot.desk})

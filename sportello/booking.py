@@ -91,8 +91,10 @@ def notifier(app: App):
     def on_change(s: Session, req: Request, b: Booking, what: str) -> None:
         if what in ("booked", "moved"):
             minutes = int((b.end - b.start).total_seconds() // 60)
+            s.flush()
             msg = _mail(app, s, req, "booking_invitation", when=_when(b.start), minutes=minutes,
-                        moved=what == "moved", call_link=None)
+                        moved=what == "moved", call_link=None, manage_link=booking_link(app, req),
+                        closes_hours=app.settings.calendar.link_closes_hours_before)
             if msg is not None:
                 _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=False)

@@ -103,3 +103,47 @@ def test_the_complete_mail_carries_a_working_link(app, seeded, client, monkeypat
     assert link in body and "una sola volta" in body
     assert link.startswith("http://127.0.0.1:8000/prenota/")
     assert client.get(link.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def _manage_link(app, ref) -> str:
+    import email
+    from email import policy
+
+    from db.models import OutgoingMail
+
+    with app.db.session() as s:
+        rid = s.scalar(select(Request.id).where(Request.reference == ref))
+        raw = s.scalars(select(OutgoingMail.raw).where(OutgoingMail.request_id == rid,
+                                                       OutgoingMail.kind == "booking_invitation")
+                        .order_by(OutgoingMail.id.desc())).first()
+    body = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    return re.search(r"http://127\.0\.0\.1:8000(/prenota/\S+)", body).group(1)
+
+
+def test_the_invitations_link_moves_and_cancels_until_hours_before(app, seeded, client, monkeypatch):
+    from datetime import timedelta
+
+    from db.models import Booking
+    from scheduling.calendar import to_rome
+
+    ref = seeded.refs["mi_ready"]
+    monkeypatch.setenv("SPORTELLO_NOW", "2026-12-08T08:00")
+    url = link_for(app, ref, now=datetime(2026, 12, 8, 7, 0, tzinfo=ROME))
+    slots = SLOT_RE.findall(client.get(url).text)
+    client.post(url, {"slot": slots[-1]})  # a slot of the 9th or later, over 24 h ahead
+    manage = _manage_link(app, ref)
+    page = client.get(manage)
+    assert page.status_code == 200 and "Il suo appuntamento" in page.text
+    done = client.post(manage + "/sposta", {"slot": SLOT_RE.findall(page.text)[-1]})
+    assert done.status_code == 200 and "Appuntamento confermato" in done.text
+    assert client.get(manage).status_code == 410  # the booking changed: that link is dead
+    newer = _manage_link(app, ref)
+    assert newer != manage and client.get(newer).status_code == 200
+    with app.db.session() as s:
+        start = to_rome(s.scalars(select(Booking.start).where(Booking.status == "active")).one())
+    monkeypatch.setenv("SPORTELLO_NOW", (start - timedelta(hours=23)).strftime("%Y-%m-%dT%H:%M"))
+    r = client.get(newer)
+    assert r.status_code == 410 and "Appuntamento troppo vicino" in r.text  # [calendar] link_closes_hours_before
+    monkeypatch.setenv("SPORTELLO_NOW", "2026-12-08T08:05")
+    done = client.post(newer + "/annulla")
+    assert "Appuntamento annullato" in done.text and status_of(app, ref) == "ready"
