@@ -213,3 +213,31 @@ def test_calendar_pages_are_accessible(app, seeded, server, browser, width, heig
         screenshot(page, f"31-mie-chiamate-{width}")
     finally:
         ctx.close()
+
+
+def test_the_citizen_moves_the_call_from_the_invitation_on_a_phone(app, seeded, server, browser, monkeypatch):
+    from datetime import datetime
+
+    from scheduling.calendar import ROME
+    from sportello import booking as wiring
+    from tests.backoffice.test_citizen_link import _manage_link
+
+    ref = seeded.refs["mi_ready"]
+    wiring.book(app, ref, datetime(2026, 12, 11, 10, 0, tzinfo=ROME), actor="op.mi")
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="it-IT", is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        page.goto(server + _manage_link(app, ref))
+        assert page.locator("h1").inner_text() == "Il suo appuntamento"
+        assert "ven 11/12 ore 10:00" in page.inner_text("main")
+        assert axe_violations(page) == []
+        screenshot(page, "25-cittadino-sposta-390")
+        page.locator("fieldset.slots input").first.focus()
+        page.keyboard.press("Space")
+        page.get_by_role("button", name="Sposta l'appuntamento").focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("h1").inner_text() == "Appuntamento confermato"
+        assert axe_violations(page) == []
+    finally:
+        ctx.close()
