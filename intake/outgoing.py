@@ -83,10 +83,15 @@ def replies_today(s: Session, recipient: str) -> int:
     )
 
 
-def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str) -> OutgoingMail | None:
-    """Queue a mail in the caller's transaction, unless the recipient hit the daily limit."""
+def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str, *,
+          rate_limited: bool = True) -> OutgoingMail | None:
+    """Queue a mail in the caller's transaction, unless the recipient hit the daily limit.
+
+    `rate_limited=False` for mails that answer no incoming message (the call's
+    invitation and reminders): they cannot loop, and a reminder must not be lost.
+    """
     recipient = msg["To"]
-    if replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
+    if rate_limited and replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
         lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "reply rate limit"})
         return None
     if request.id is None:

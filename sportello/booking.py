@@ -98,17 +98,17 @@ def notifier(app: App):
             if msg is not None:
                 _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=False)
-                outgoing.queue(s, req, "booking_invitation", msg, ACTOR_SYSTEM)
+                outgoing.queue(s, req, "booking_invitation", msg, ACTOR_SYSTEM, rate_limited=False)
         elif what == "cancelled":
             msg = _mail(app, s, req, "booking_cancelled", when=_when(b.start))
             if msg is not None:
                 _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=True)
-                outgoing.queue(s, req, "booking_cancelled", msg, ACTOR_SYSTEM)
+                outgoing.queue(s, req, "booking_cancelled", msg, ACTOR_SYSTEM, rate_limited=False)
         elif what == "no_show" and req.status == "rejected":
             msg = _mail(app, s, req, "rejected_no_show", count=bookings.no_shows(s, req.id))
             if msg is not None:
-                outgoing.queue(s, req, "rejected_no_show", msg, ACTOR_SYSTEM)
+                outgoing.queue(s, req, "rejected_no_show", msg, ACTOR_SYSTEM, rate_limited=False)
 
     return on_change
 
@@ -202,7 +202,7 @@ def send_reminders(app: App, at: datetime | None = None) -> int:
             req = s.get(Request, b.request_id)
             msg = _mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=None)
             if msg is not None:
-                outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM)
+                outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM, rate_limited=False)
             sent += 1
     return sent
 
@@ -226,6 +226,7 @@ def expire_incomplete(app: App, at: datetime | None = None) -> tuple[int, int]:
             else:
                 msg = _mail(app, s, req, "expired", days=v.incomplete_timeout_days)
             if msg is not None:
-                outgoing.queue(s, req, "expiry_notice" if p.step == "notice" else "expired", msg, ACTOR_SYSTEM)
+                kind = "expiry_notice" if p.step == "notice" else "expired"
+                outgoing.queue(s, req, kind, msg, ACTOR_SYSTEM, rate_limited=False)
             counts[p.step] += 1
     return counts["notice"], counts["expire"]

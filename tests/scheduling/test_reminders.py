@@ -83,3 +83,15 @@ def test_concurrent_runners_send_no_duplicate(app, monkeypatch):
     assert errors == []
     assert sum(counts) == 6
     assert len(reminders(app)) == 6 and len(set(reminders(app))) == 6
+
+
+def test_the_reply_rate_limit_never_swallows_a_reminder(app, monkeypatch):
+    from intake.outgoing import MAX_REPLIES_PER_DAY
+
+    monkeypatch.setenv("SPORTELLO_NOW", "2026-12-08T08:00")
+    ref, = make_ready(app, 1)
+    wiring.book(app, ref, START, actor="op")
+    for i in range(MAX_REPLIES_PER_DAY):  # a busy day of changes: an invitation each
+        wiring.move(app, ref, START + timedelta(minutes=30 * ((i + 1) % 2)), actor="op")
+    assert wiring.send_reminders(app, at("2026-12-09T11:00")) == 1
+    assert len(reminders(app)) == 1
