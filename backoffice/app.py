@@ -18,12 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from backoffice import actions, auth, health, integration, intake_failures, queue, request_page
+from backoffice import (actions, auth, booking, citizen, health, integration, intake_failures,
+                        office_calendar, queue, request_page)
 from backoffice.auth import MAX_FAILURES_PER_CLIENT, WINDOW, ClientThrottle, LoginRequired
 from backoffice.scans import ScanRenderer
-from backoffice.security import CsrfError, SecurityHeaders, load_secret_key, verify_csrf
+from backoffice.security import CsrfError, SecurityHeaders, verify_csrf
 from backoffice.templating import flash, render
 from db.app import App
+from db.secret import load_secret_key
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -97,7 +99,8 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
                                       max_pages=app.settings.limits.max_pdf_pages)
     web.state.login_throttle = ClientThrottle(MAX_FAILURES_PER_CLIENT, WINDOW.total_seconds(), settings.throttle_storage)
 
-    for module in (health, auth, queue, request_page, actions, integration, intake_failures):
+    for module in (health, auth, queue, request_page, actions, booking, citizen, office_calendar, integration,
+                   intake_failures):
         web.include_router(module.router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

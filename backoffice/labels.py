@@ -82,6 +82,11 @@ EVENT_LABELS = {
     "opened": "Consultata",
     "intake_reprocessed": "Nuova elaborazione del messaggio",
     "message_added": "Nuovo messaggio",
+    "booking_moved": "Videochiamata spostata",
+    "booking_cancelled": "Prenotazione annullata",
+    "booking_no_show": "Assente alla videochiamata",
+    "callback_requested": "Il cittadino chiede di essere richiamato",
+    "expiry_notice": "Avviso di scadenza",
     "purged": "Documenti eliminati (conservazione scaduta)",
     "message_received": "Messaggio ricevuto",
 }

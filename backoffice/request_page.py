@@ -76,7 +76,11 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
         has_declarant = req.form_type in ("delegate", "guardian") or any(
             getattr(req, n) for n in rv.DECLARANT_FIELDS)
         mine = req.assigned_to == user.username
+        locked = bool(req.assigned_to) and not mine and not user.supervises
+        from backoffice.booking import booking_context
+
         ctx = dict(
+            **booking_context(app, s, req, locked),
             req=req,
             holder=rv.request_fields(req, rv.HOLDER_FIELDS, fixes),
             declarant=rv.request_fields(req, rv.DECLARANT_FIELDS, fixes) if has_declarant else [],
@@ -89,7 +93,7 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
             openings=[ev for ev in reversed(events) if ev.kind == "opened"][:30],
             others=others,
             mine=mine,
-            locked=bool(req.assigned_to) and not mine and not user.supervises,
+            locked=locked,
             review_options=[t for t in ("ready", "incomplete") if t != req.status and can_transition(req.status, t)]
             if req.status in REVIEWABLE else [],
             can_reject=can_transition(req.status, "rejected"),

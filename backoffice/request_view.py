@@ -7,10 +7,11 @@ one, and the events say what was extracted first and who changed it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from backoffice import labels
-from backoffice.templating import fmt_value
+from backoffice.templating import fmt_datetime, fmt_value
 from db.models import Attachment, Document, Event, Finding, Request
 
 HOLDER_FIELDS = ("holder_surname", "holder_given_names", "holder_codice_fiscale", "holder_birth_date")
@@ -158,6 +159,16 @@ def finding_views(req: Request, attachments: dict[int, Attachment]) -> list[Find
     return views
 
 
+def fmt_when(iso: str | None) -> str:
+    """'2026-12-10T10:00:00+01:00' → '10/12/2026 10:00' (the stored times carry Rome's offset)."""
+    if not iso:
+        return "—"
+    try:
+        return fmt_datetime(datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
+
+
 def event_text(ev: Event) -> str:
     """One line saying what happened, in Italian (the labels come from labels.py)."""
     d = ev.detail or {}
@@ -172,6 +183,16 @@ def event_text(ev: Event) -> str:
             parts.append("dopo la richiesta di integrazione")
         if d.get("reason"):
             parts.append(f"{'nota' if d.get('action') == 'review' else 'motivo'}: {d['reason']}")
+        if d.get("start") and ev.to_status == "booked":
+            parts.append(f"videochiamata {fmt_when(d['start'])}, sportello {d.get('desk')}")
+            if d.get("note"):
+                parts.append(f"nota: {d['note']}")
+    elif ev.kind == "booking_moved":
+        parts.append(f"{fmt_when(d.get('from'))} → {fmt_when(d.get('to'))}, sportello {d.get('desk')}")
+    elif ev.kind in ("booking_cancelled", "booking_no_show"):
+        parts.append(f"videochiamata {fmt_when(d.get('start'))}")
+        if d.get("reason"):
+            parts.append(f"motivo: {d['reason']}")
     elif ev.kind == "field_corrected":
         name = d.get("field", "")
         lab = (labels.REQUEST_FIELDS.get(name, (None,))[0] if d.get("target") == "request" else None) \
@@ -191,7 +212,10 @@ def event_text(ev: Event) -> str:
         parts.append(f"a {d.get('recipient', '')}: «{d.get('subject', '')}»")
     elif ev.kind in ("mail_queued", "mail_sent", "mail_suppressed"):
         kind = d.get("kind", "")
-        parts.append({"integration_request": "richiesta di integrazione"}.get(kind, kind))
+        parts.append({"integration_request": "richiesta di integrazione",
+                      "booking_invitation": "invito alla videochiamata",
+                      "booking_cancelled": "annullamento della videochiamata",
+                      "rejected_no_show": "chiusura per assenze"}.get(kind, kind))
         if d.get("reason"):
             parts.append(labels.label(labels.MAIL_SUPPRESSED_REASONS, d["reason"]))
     elif ev.kind == "intake_reprocessed":

@@ -1,4 +1,4 @@
-"""Security plumbing: the session secret, response headers, CSRF tokens.
+"""Security plumbing: response headers, CSRF tokens (the session secret is db.secret).
 
 CSRF uses the synchronizer-token pattern: one random token per session,
 a hidden `csrf_token` field in every form, checked on every non-safe method
@@ -8,13 +8,10 @@ by a dependency the app installs globally, so a new POST route cannot forget it.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 from fastapi import Request
 
-from config.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -35,25 +32,6 @@ CSP = "; ".join((
 
 class CsrfError(Exception):
     """A state-changing request without a valid token: refused with 403."""
-
-
-def load_secret_key(settings: Settings) -> str:
-    """From the configured environment variable, else data_dir/secret_key (created 0600)."""
-    env = settings.backoffice.secret_key_env
-    if env:
-        value = os.environ.get(env)
-        if not value or len(value) < 32:
-            raise RuntimeError(f"back office: environment variable {env} must hold a secret of at least 32 characters")
-        return value
-    path = Path(settings.data_dir) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_hex(32))
-    return path.read_text(encoding="ascii").strip()
 
 
 def csrf_token(request: Request) -> str:

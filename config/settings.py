@@ -15,7 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config import calendar as _calendar
+from config.calendar import CalendarSettings
+
 PROVINCES = ("BG", "BS", "CO", "CR", "LC", "LO", "MB", "MI", "MN", "PV", "SO", "VA")
+
+assert _calendar.PROVINCES == PROVINCES
 
 PROVINCE_NAMES = {
     "BG": "Bergamo", "BS": "Brescia", "CO": "Como", "CR": "Cremona", "LC": "Lecco",
@@ -133,6 +138,8 @@ class VerificationSettings(_Strict):
     # EU Reg. 2019/1157 art. 5(2)(a): paper identity cards cease to be valid.
     paper_id_invalid_from: date = date(2026, 8, 3)
     incomplete_timeout_days: int = Field(30, ge=1)
+    # Days before the time-out the citizen is told the request is about to expire.
+    expiry_notice_days: int = Field(5, ge=0)
 
 
 class BackofficeSettings(_Strict):
@@ -157,6 +164,14 @@ class BackofficeSettings(_Strict):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
+
+    # The address citizens reach the back office's public pages at (the booking link);
+    # default: http://host:port.
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class LoggingSettings(_Strict):
@@ -219,6 +234,7 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     storage: StorageSettings = StorageSettings()
     retention: RetentionSettings = RetentionSettings()
+    calendar: CalendarSettings = CalendarSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property
@@ -252,6 +268,16 @@ class Settings(_Strict):
             ]
         if self.smtp is None:
             data["smtp"] = {"outbox": str(self.outbox_dir)}
+        # Each office's calendar as in force (defaults, [calendar], [calendar.XX] merged).
+        from pydantic import TypeAdapter
+
+        data["calendar"] = {
+            "no_show_limit": self.calendar.no_show_limit,
+            "link_valid_hours": self.calendar.link_valid_hours,
+            "link_closes_hours_before": self.calendar.link_closes_hours_before,
+            **{p: TypeAdapter(dict).dump_python(self.calendar.effective(p), mode="json", by_alias=True)
+               for p in PROVINCES},
+        }
         return data
 
 

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Document, Request
+from db.models import Booking, Document, Request
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
+
+
+def _rome(dt: datetime) -> str:
+    # SQLite hands timestamps back naive: they were stored in UTC.
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(ROME).isoformat()
+
+
+def booking_record(bookings: list[Booking]) -> dict[str, Any] | None:
+    """The active booking, else the latest one; None when the request was never booked."""
+    if not bookings:
+        return None
+    b = next((x for x in bookings if x.status == "active"), bookings[-1])
+    return {
+        "start": _rome(b.start),
+        "end": _rome(b.end),
+        "desk": b.desk,
+        "operator": b.operator,
+        "status": b.status,
+        "reschedules": b.reschedules,
+    }
 
 
 def request_record(r: Request) -> dict[str, Any]:
@@ -57,6 +82,7 @@ def request_record(r: Request) -> dict[str, Any]:
         "message_ids": [m.message_id for m in r.messages if m.direction == "in"],
         "created_at": r.created_at.isoformat() if r.created_at else None,
         "updated_at": r.updated_at.isoformat() if r.updated_at else None,
+        "booking": booking_record(list(r.bookings)),
     }
 
 
@@ -68,6 +94,7 @@ def all_requests(session: Session) -> Iterable[Request]:
             selectinload(Request.documents).selectinload(Document.attachment),
             selectinload(Request.findings),
             selectinload(Request.messages),
+            selectinload(Request.bookings),
         )
     )
     return session.scalars(stmt)

@@ -103,6 +103,8 @@ class Request(Base):
     audit_hash: Mapped[str | None] = mapped_column(String(64))
     # When retention purged its files and personal data (sportello.retention); the record stays.
     purged_at: Mapped[datetime | None]
+    # The `version` an expiry notice was sent for (scheduling.expiry): one notice per wait.
+    expiry_notice_for: Mapped[int | None] = mapped_column(Integer)
 
     messages: Mapped[list["Message"]] = relationship(back_populates="request", order_by="Message.id")
     documents: Mapped[list["Document"]] = relationship(
@@ -112,6 +114,7 @@ class Request(Base):
         back_populates="request", order_by="Finding.id", cascade="all, delete-orphan"
     )
     events: Mapped[list["Event"]] = relationship(back_populates="request", order_by="Event.id")
+    bookings: Mapped[list["Booking"]] = relationship(back_populates="request", order_by="Booking.id")
 
 
 class Message(Base):
@@ -243,6 +246,49 @@ class AuditHead(Base):
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Booking(Base):
+    """The identification call of one request: one office desk, one slot.
+
+    Uniqueness is the database's: `active_request_id` and `active_start` are
+    set only while the booking is active (NULLs never collide), so there is
+    one active booking per request and one per (office, desk, start).
+    A reschedule changes this row (same `uid`, `sequence` + 1); a cancel or a
+    no-show ends it and frees both keys.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("province", "desk", "active_start", name="uq_booking_slot"),
+        UniqueConstraint("active_request_id", name="uq_booking_active_request"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    province: Mapped[str] = mapped_column(String(2), ForeignKey("offices.province"))
+    desk: Mapped[int] = mapped_column(Integer)
+    # Always stored in UTC (SQLite keeps no offset).
+    start: Mapped[datetime] = mapped_column(index=True)
+    end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | cancelled | no_show | done
+    active_request_id: Mapped[int | None] = mapped_column(Integer)
+    active_start: Mapped[datetime | None]
+    operator: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)
+    reschedules: Mapped[int] = mapped_column(Integer, default=0)
+    # iCalendar: one UID per booking, SEQUENCE raised on every change.
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Reminders: the `sequence` each was sent for (NULL: not yet). Claimed by
+    # compare-and-swap in the transaction that queues the mail: sent exactly once
+    # per booking version, across restarts and several `sportello run`.
+    reminder_24h_for: Mapped[int | None] = mapped_column(Integer)
+    reminder_1h_for: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="bookings")
 
 
 class OutgoingMail(Base):

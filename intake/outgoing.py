@@ -162,13 +162,18 @@ def repeats_today(s: Session, recipient: str, kind: str, msg: EmailMessage) -> b
     return False
 
 
-def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str) -> OutgoingMail | None:
-    """Queue an automatic answer in the caller's transaction, unless it repeats one or the address hit the limit."""
+def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str, *,
+          rate_limited: bool = True) -> OutgoingMail | None:
+    """Queue a mail in the caller's transaction, unless it repeats one or the address hit the limit.
+
+    `rate_limited=False` for mails that answer no incoming message (the call's
+    invitation and reminders): they cannot loop, and a reminder must not be lost.
+    """
     recipient = msg["To"]
-    if replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
+    if rate_limited and replies_today(s, recipient) >= MAX_REPLIES_PER_DAY:
         lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "reply rate limit"})
         return None
-    if repeats_today(s, recipient, kind, msg):
+    if rate_limited and repeats_today(s, recipient, kind, msg):
         lifecycle.record(s, request, "mail_suppressed", actor, {"kind": kind, "reason": "same answer sent within a day"})
         return None
     if request.id is None:

@@ -17,47 +17,9 @@ from config.settings import PROVINCES, ConfigError
 from db.app import App, NotInitialised
 from db.crypto import keyring_from
 from sportello import logs
+from sportello.cli_support import _fail, config_option, load_app
 
 EXIT_USAGE = 2
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"sportello: {message}", err=True)
-    sys.exit(code)
-
-
-def config_option(f):
-    """--config on every command (and on the group): the last one given wins."""
-
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="TOML settings file (default: $SPORTELLO_CONFIG, else the embedded default).",
-    )
-    @functools.wraps(f)
-    def wrapper(*args, config_path=None, **kwargs):
-        ctx = click.get_current_context()
-        if config_path:
-            ctx.meta["sportello.config"] = config_path
-        return f(*args, **kwargs)
-
-    return wrapper
-
-
-def load_app(*, initialised: bool = True) -> App:
-    ctx = click.get_current_context()
-    try:
-        app = App.from_config(ctx.meta.get("sportello.config"))
-        logs.configure(app.settings.logging)
-        keyring_from(app.settings.storage)  # a missing or malformed storage key: one line, now
-        if initialised:
-            app.require_initialised()
-    except (ConfigError, NotInitialised) as exc:
-        _fail(str(exc))
-    ctx.call_on_close(app.close)
-    return app
 
 
 class FriendlyGroup(click.Group):
@@ -271,6 +233,18 @@ def demo() -> None:
         f"\nBack office: `sportello run`, then open http://{bo.host}:{bo.port} and log in as "
         f"{username} / {password}"
     )
+    from sqlalchemy import select
+
+    from db.models import Request
+
+    with app.db.session() as s:
+        ready = s.scalars(select(Request.reference).where(Request.status == "ready").order_by(Request.id)).first()
+    if ready:
+        click.echo(
+            f"Book the call of {ready}: open http://{bo.host}:{bo.port}/pratiche/{ready} and pick a slot under "
+            f"\"Videochiamata\", or `sportello calendar show --province {ready[3:5]}` then "
+            f"`sportello bookings add {ready} --start YYYY-MM-DDTHH:MM`."
+        )
 
 
 @cli.command()
@@ -406,6 +380,15 @@ def _register_users() -> None:
 
 
 _register_users()
+
+
+def _register_booking() -> None:
+    from sportello.booking_cli import register
+
+    register(cli)
+
+
+_register_booking()
 
 
 def main() -> None:

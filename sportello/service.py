@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL = 15
 STALE_CHECK_INTERVAL = 300
+REMINDER_INTERVAL = 60
 VERIFY_INTERVAL = 60  # requests left in `received` by a crash are picked up at least this often
 IDLE_TIMEOUT = 240  # one wait() on the server; re-issued at once (RFC 2177 asks for < 29 min)
 SHUTDOWN_GRACE = 60  # seconds a running pass or verification may take to finish on stop
@@ -45,6 +46,17 @@ def deliver_outbox(app: App) -> None:
     sent, failed = outgoing.deliver_pending(app.db, mail_sender(app))
     if sent or failed:
         log.info("outbox: %s sent, %s to retry", sent, failed)
+
+
+def reminders_then_outbox(app: App) -> None:
+    """The calls' reminders and the expiry of incomplete requests, from the database
+    (a restart loses none, does none twice)."""
+    from scheduling.wiring import expire_incomplete, send_reminders
+
+    sent = send_reminders(app)
+    notices, expired = expire_incomplete(app)
+    if sent or notices or expired:
+        deliver_outbox(app)
 
 
 def report_stale(app: App) -> None:
@@ -187,6 +199,8 @@ class Service:
 
         sched.add_job(purge_due, "interval", hours=self.app.settings.retention.interval_hours, args=[self.app],
                       id="retention")
+        sched.add_job(reminders_then_outbox, "interval", seconds=REMINDER_INTERVAL, args=[self.app], id="reminders",
+                      next_run_time=now)
         return sched
 
     def start(self) -> None:

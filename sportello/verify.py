@@ -248,7 +248,11 @@ def _answer(app: App, s, req: Request, status: str, items: list[str]) -> None:
     if status == "incomplete":
         kind, extra = "missing", {"items": items}
     elif status == "ready":
-        kind, extra = "complete", {}
+        from scheduling.wiring import booking_link
+
+        s.flush()
+        kind, extra = "complete", {"booking_link": booking_link(app, req),
+                                   "link_days": max(1, app.settings.calendar.link_valid_hours // 24)}
     else:
         kind, extra = "acknowledgement", {}
     name = " ".join(x for x in (req.holder_given_names, req.holder_surname) if x) if req.form_type == "direct" else None

@@ -173,7 +173,7 @@ def test_session_cookie_flags(app, seeded):
 
 
 def test_secret_key_is_persisted_private(app):
-    from backoffice.security import load_secret_key
+    from db.secret import load_secret_key
 
     key = load_secret_key(app.settings)
     path = app.settings.data_dir / "secret_key"
@@ -182,7 +182,7 @@ def test_secret_key_is_persisted_private(app):
 
 
 def test_secret_key_from_the_environment(app, monkeypatch):
-    from backoffice.security import load_secret_key
+    from db.secret import load_secret_key
     from config.settings import BackofficeSettings
 
     settings = app.settings.model_copy(update={"backoffice": BackofficeSettings(secret_key_env="TEST_BO_SECRET")})

@@ -262,7 +262,9 @@ def test_catalogue_covers_every_finding_code_and_style():
     covered = set().union(*(spec.codes for spec in CATALOGUE.values()))
     assert covered <= set(FINDINGS)
     assert SPEC_CODES <= covered
-    assert set(FINDINGS) <= covered  # including unreadable_<slot> for every slot
+    # including unreadable_<slot> for every slot; message_partly_read comes from intake's notes, not from
+    # a document (tests/sportello/test_quiet_losses.py exercises it)
+    assert set(FINDINGS) - {"message_partly_read"} <= covered
     ready = [spec for spec in CATALOGUE.values() if not spec.codes]
     for form_type in FORM_TYPES:
         assert {s.capture for s in ready if s.form_type == form_type} - set(OTHER_CAPTURES) == set(CAPTURES)

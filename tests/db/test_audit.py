@@ -128,7 +128,7 @@ def test_migration_0003_chains_the_events_written_before_it(app):
 
     _history(app)
     cfg = alembic_config(app.db.engine)
-    command.downgrade(cfg, "0001")  # the events lose their chain, as a 0001 database has none
+    command.downgrade(cfg, "0002")  # the events lose their chain, as a database before 0003 has none
     command.upgrade(cfg, "head")
     assert _breaks(app) == []
     with app.db.session() as s:
