@@ -50,7 +50,7 @@ def full_page_ocr_seconds(case) -> float:
     import pytesseract
 
     from intake.mime import Limits, parse_message
-    from verification.cards.find import load_image, pdf_page_images
+    from verification.images.decode import load_image, pdf_page_images
 
     start = cpu_seconds()
     for att in parse_message(to_email(case), Limits()).attachments:

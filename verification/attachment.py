@@ -36,7 +36,7 @@ def _textless_pages(data: bytes) -> list[int]:
 def read_attachment(filename: str, content_type: str, data: bytes, *, today: date,
                     signer_certificate: bytes | None = None) -> AttachmentReading:
     from verification.forms import pdf_reader
-    from verification.cards import find
+    from verification.images import decode
     from verification.cards import page
 
     out = AttachmentReading()
@@ -53,12 +53,12 @@ def read_attachment(filename: str, content_type: str, data: bytes, *, today: dat
                 # pictures, and the PDF's signature still signs it.
                 signer = pdf_reader.digital_signer(data, signer_certificate)
             if wanted is None or wanted:
-                pages = find.pdf_page_images(data)
+                pages = decode.pdf_page_images(data)
                 pages = [(i + 1, img) for i, img in enumerate(pages) if wanted is None or i in wanted]
             else:
                 pages = []  # the form's text layer is on every page: nothing to render
         elif content_type in IMAGE_TYPES:
-            pages = list(enumerate(find.load_image(data), start=1))
+            pages = list(enumerate(decode.load_image(data), start=1))
             if signer_certificate is not None:  # a picture inside a .p7m
                 signer = pdf_reader.digital_signer(data, signer_certificate)
         else:

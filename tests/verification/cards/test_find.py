@@ -13,7 +13,9 @@ from PIL import Image
 from tests.corpus import capture
 from tests.verification.cards import cases as cc
 from verification.cards import find as imaging
-from verification.cards.find import ImageError, ImageTooLarge, assess, find_cards, load_image, pdf_page_images
+from verification.images import decode
+from verification.cards.find import assess, find_cards
+from verification.images.decode import ImageError, ImageTooLarge, load_image, pdf_page_images
 
 
 def encoded(image: Image.Image, fmt: str, **params) -> bytes:
@@ -37,7 +39,7 @@ def test_load_image_formats(card_photo, fmt):
 def test_a_plain_jpeg_or_png_decodes_to_the_same_pixels_as_through_pillow(card_photo, fmt, monkeypatch):
     data = encoded(card_photo.convert("RGB"), fmt)
     fast = load_image(data)[0]
-    monkeypatch.setattr(imaging, "_plain", lambda image, data: False)
+    monkeypatch.setattr(decode, "_plain", lambda image, data: False)
     assert np.array_equal(fast, load_image(data)[0])
 
 

@@ -16,7 +16,8 @@ from verification.cards import fields as cfd
 from verification import codice_fiscale
 from verification.cards.side import classify_text, has_category_table, read_card
 from verification.evidence import SourceRef
-from verification.cards.find import find_cards, load_image
+from verification.cards.find import find_cards
+from verification.images.decode import load_image
 from verification.cards.page import read_cards_on_image
 
 SOURCE = SourceRef("allegato.jpg", 1)
@@ -276,7 +277,7 @@ def test_files_of_every_kind_are_read():
     image = cc.rendered("cie", "back")
     for fmt in ("heic", "tiff", "pdf"):
         data, _ = capture.encode(capture.phone_photo(image, random.Random(1)), fmt, random.Random(1))
-        pages = load_image(data) if fmt != "pdf" else __import__("verification.cards.find", fromlist=["pdf_page_images"]).pdf_page_images(data)
+        pages = load_image(data) if fmt != "pdf" else __import__("verification.images.decode", fromlist=["pdf_page_images"]).pdf_page_images(data)
         r = read_one(pages[0])
         assert (r.doc_type, r.side, r.mrz.valid) == ("cie", "back", True), fmt
 

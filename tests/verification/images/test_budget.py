@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from verification.cards.find import load_image
+from verification.images.decode import load_image
 from verification.images.budget import DECODE_MAX_PIXELS, reduction, render_scale
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -15,7 +15,7 @@ from hypothesis import given
 from intake import sniff
 from tests.fuzzing import bounded, damaged, seed_files
 from verification.attachment import read_attachment
-from verification.cards.find import ImageError, load_image, pdf_page_images
+from verification.images.decode import ImageError, load_image, pdf_page_images
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
