@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from backoffice.passwords import hash_password, needs_rehash, verify_password
 from backoffice.security import new_csrf_token
-from backoffice.templating import aware, flash, render
+from backoffice.templating import flash, render
 from db import lifecycle
-from db.models import Event, User, utcnow
+from db.models import Event, User, as_utc, utcnow
 
 IDLE_TIMEOUT = 2 * 3600     # seconds without a request before the session ends
 WINDOW = timedelta(minutes=15)
@@ -97,8 +97,8 @@ def _recent_failures(s, username: str) -> int:
     since = utcnow() - WINDOW
     last_ok = s.scalar(select(func.max(Event.at)).where(
         Event.kind == "login", Event.actor == username, Event.request_id.is_(None)))
-    if last_ok is not None and aware(last_ok) > since:
-        since = aware(last_ok)
+    if last_ok is not None and as_utc(last_ok) > since:
+        since = as_utc(last_ok)
     return s.scalar(select(func.count()).select_from(Event).where(
         Event.kind == "login_failed", Event.actor == username, Event.at > since, Event.request_id.is_(None)))
 

@@ -14,7 +14,7 @@ from backoffice.actions import Refused
 from db.secret import load_secret_key
 from backoffice.templating import render
 from db import lifecycle
-from db.models import Request as Req
+from db.models import Request as Req, as_utc
 from scheduling import bookings
 from scheduling.links import LinkInvalid, read_token
 from scheduling import wiring
@@ -52,7 +52,6 @@ def _open(request: Request, token: str, want: str = "ready"):
     """
     from datetime import timedelta
 
-    from scheduling.calendar import as_utc
 
     app = request.app.state.sportello
     now = wiring.now()
@@ -94,7 +93,6 @@ def booking_page(request: Request, token: str):
 
 def _manage_page(request: Request, token: str, app, req: Req, active, error: str | None = None,
                  status_code: int = 200):
-    from scheduling.calendar import as_utc
 
     current = as_utc(active.start)
     slots = [(slot_value(x), slot_label(x.start)) for x in wiring.next_free(app, req.province, count=SLOTS + 1)

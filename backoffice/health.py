@@ -12,7 +12,6 @@ to the monitoring network.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -21,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
 from db.migrate import is_current
-from db.models import MailboxState, Message, OutgoingMail, Request as Req
+from db.models import MailboxState, Message, OutgoingMail, Request as Req, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -54,7 +53,7 @@ class DatabaseCollector:
         self.app = app
 
     def collect(self):
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utcnow()
         requests = GaugeMetricFamily("sportello_requests", "Requests by status and province",
                                      labels=["status", "province"])
         age = GaugeMetricFamily("sportello_queue_oldest_age_seconds",
@@ -70,7 +69,7 @@ class DatabaseCollector:
                     .group_by(Req.status, Req.province)):
                 requests.add_metric([status, province], count)
                 if status in OPEN and oldest is not None:
-                    age.add_metric([status, province], max(0.0, (now - oldest).total_seconds()))
+                    age.add_metric([status, province], max(0.0, (now - as_utc(oldest)).total_seconds()))
             for mailbox, intake_status, count in s.execute(
                     select(Message.mailbox_key, Message.intake_status, func.count())
                     .where(Message.direction == "in").group_by(Message.mailbox_key, Message.intake_status)):
@@ -80,7 +79,7 @@ class DatabaseCollector:
             for key, province, at in s.execute(
                     select(MailboxState.key, MailboxState.province, MailboxState.last_success_at)):
                 if at is not None:
-                    fetched.add_metric([key, province], at.replace(tzinfo=timezone.utc).timestamp())
+                    fetched.add_metric([key, province], as_utc(at).timestamp())
         yield from (requests, age, messages, outbox, fetched)
 
 

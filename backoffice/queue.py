@@ -19,8 +19,8 @@ from backoffice import sla
 from backoffice.access import in_scope
 from backoffice.auth import CurrentUser, current_user
 from backoffice.labels import CLOSED_TABS, STATUS_LABELS, WORK_TABS
-from backoffice.templating import aware, render
-from db.models import Event, Finding, Request as Req
+from backoffice.templating import render
+from db.models import Event, Finding, Request as Req, as_utc
 
 PAGE_SIZE = 50
 router = APIRouter()
@@ -103,7 +103,7 @@ def queue_rows(session, user: CurrentUser, f: Filters, incomplete_timeout_days: 
     now = datetime.now(timezone.utc)
     rows = []
     for req, entered_at, n_blocking, n_review in session.execute(stmt).all():
-        entered_at = aware(entered_at) if isinstance(entered_at, datetime) else aware(req.created_at)
+        entered_at = as_utc(entered_at) if isinstance(entered_at, datetime) else as_utc(req.created_at)
         waited = now - entered_at
         holder = " ".join(x for x in (req.holder_surname, req.holder_given_names) if x) or "—"
         rows.append(Row(req.reference, req.province, holder, req.holder_codice_fiscale, req.form_type, req.status,

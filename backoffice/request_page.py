@@ -20,12 +20,12 @@ from backoffice import request_view as rv
 from backoffice.access import find_attachment, find_request
 from backoffice.auth import CurrentUser, current_user
 from backoffice.scans import ROTATIONS, ScanError, is_scan
-from backoffice.templating import aware, render
+from backoffice.templating import render
 from backoffice.thread import thread
 from backoffice.users import users_for_province
 from db import lifecycle
 from db.lifecycle import can_transition
-from db.models import Document, Event, Message, OutgoingMail, Request as Req, User, utcnow
+from db.models import Document, Event, Message, OutgoingMail, Request as Req, User, as_utc, utcnow
 
 router = APIRouter()
 
@@ -41,7 +41,7 @@ def _presence(s, req: Req, user: CurrentUser) -> list[tuple[str, object]]:
     now = utcnow()
     mine = s.scalar(select(func.max(Event.at)).where(
         Event.request_id == req.id, Event.kind == "opened", Event.actor == user.username))
-    if mine is None or aware(mine) < now - OPENED_EVERY:
+    if mine is None or as_utc(mine) < now - OPENED_EVERY:
         lifecycle.record(s, req, "opened", user.username, {})
     rows = s.execute(select(Event.actor, func.max(Event.at)).where(
         Event.request_id == req.id, Event.actor != user.username, Event.at > now - OPEN_NOTICE,

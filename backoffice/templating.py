@@ -15,20 +15,16 @@ from backoffice import labels, sla
 from backoffice.badges import failed_intake_count
 from backoffice.security import csrf_token
 from config.settings import PROVINCE_NAMES
+from db.models import as_utc
 
 ROME = ZoneInfo("Europe/Rome")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return "—"
-    return aware(value).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+    return as_utc(value).astimezone(ROME).strftime("%d/%m/%Y %H:%M")
 
 
 def fmt_date(value: date | datetime | str | None) -> str:
@@ -40,7 +36,7 @@ def fmt_date(value: date | datetime | str | None) -> str:
         except ValueError:
             return value
     if isinstance(value, datetime):
-        value = aware(value).astimezone(ROME).date()
+        value = as_utc(value).astimezone(ROME).date()
     return value.strftime("%d/%m/%Y")
 
 
@@ -64,7 +60,7 @@ def fmt_value(value: Any) -> str:
 def ago(value: datetime | None) -> str:
     if value is None:
         return "—"
-    return sla.format_age(datetime.now(timezone.utc) - aware(value))
+    return sla.format_age(datetime.now(timezone.utc) - as_utc(value))
 
 
 def _env() -> Environment:

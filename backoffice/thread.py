@@ -13,9 +13,8 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 
 from backoffice.labels import intake_note_label
-from backoffice.templating import aware
 from db.blobs import BlobStore
-from db.models import Attachment, Message, OutgoingMail
+from db.models import Attachment, Message, OutgoingMail, as_utc
 
 MAX_BODY = 20_000
 
@@ -128,5 +127,5 @@ def thread(blobs: BlobStore, messages: list[Message], outgoing: list[OutgoingMai
             pass
         items.append(ThreadItem("out", o.created_at, None, o.recipient, subject, body_text(raw), state=o.status,
                                 kind=o.kind))
-    items.sort(key=lambda i: aware(i.at))
+    items.sort(key=lambda i: as_utc(i.at))
     return items

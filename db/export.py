@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Booking, Document, Request
+from db.models import Booking, Document, Request, as_utc
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -19,10 +19,7 @@ def _iso(d: date | None) -> str | None:
 
 
 def _rome(dt: datetime) -> str:
-    # SQLite hands timestamps back naive: they were stored in UTC.
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(ROME).isoformat()
+    return as_utc(dt).astimezone(ROME).isoformat()
 
 
 def booking_record(bookings: list[Booking]) -> dict[str, Any] | None:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db import lifecycle
-from db.models import Booking, Request, utcnow
+from db.models import Booking, Request, as_utc, utcnow
 from db.session import Database
-from scheduling.calendar import ROME, Booked, OfficeCalendar, Slot, as_utc, closed_reason, day_slots, free_slots, to_rome
+from scheduling.calendar import ROME, Booked, OfficeCalendar, Slot, closed_reason, day_slots, free_slots, to_rome
 
 ACTIVE = "active"
 SLOT_TAKEN = "slot già occupato"

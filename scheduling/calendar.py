@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from db.models import as_utc
+
 ROME = ZoneInfo("Europe/Rome")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -142,12 +144,6 @@ def closed_reason(cal: OfficeCalendar, day: date) -> str | None:
     return None
 
 
-def as_utc(dt: datetime) -> datetime:
-    """Aware datetime in UTC; a naive one is taken as UTC (SQLite hands back naive UTC)."""
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
 
 def to_rome(dt: datetime) -> datetime:
     return as_utc(dt).astimezone(ROME)
@@ -241,5 +237,5 @@ def find_slot(cal: OfficeCalendar, start: datetime, desk: int | None = None) -> 
 __all__ = [
     "ROME", "WEEKDAYS", "TimeRange", "Absence", "OfficeCalendar", "Slot", "Booked",
     "overlapping", "closed_reason", "holiday_name", "day_slots", "all_slots", "free_slots", "find_slot",
-    "to_rome", "as_utc", "days",
+    "to_rome", "days",
 ]

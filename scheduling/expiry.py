@@ -15,8 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db import lifecycle
-from db.models import Request
-from scheduling.calendar import as_utc
+from db.models import Request, as_utc
 
 
 def step(updated_at: datetime, now: datetime, timeout_days: int, notice_days: int) -> str | None:

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from db.models import Booking
-from scheduling.calendar import as_utc
+from db.models import Booking, as_utc
 
 LEADS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 

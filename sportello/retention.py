@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import lifecycle
-from db.models import Attachment, Message, OutgoingMail, Request, utcnow
+from db.models import Attachment, Message, OutgoingMail, Request, as_utc, utcnow
 from db.app import App
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,11 @@ class Purge:
     size: int
 
 
-def _aware(value: datetime) -> datetime:
-    from datetime import timezone
-
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
 
 def _due(s: Session, cutoff: datetime) -> list[Request]:
     rows = s.scalars(select(Request).where(Request.status.in_(CLOSED), Request.purged_at.is_(None))
                      .order_by(Request.id)).all()
-    return [r for r in rows if _aware(r.updated_at) < cutoff]
+    return [r for r in rows if as_utc(r.updated_at) < cutoff]
 
 
 def _digests(s: Session, request_ids: list[int]) -> set[str]:
@@ -80,7 +75,7 @@ def purge(app: App, *, dry_run: bool = False, now: datetime | None = None) -> li
             digests = _digests(s, [req.id]) - shared
             paths = [app.blobs.path(d) for d in digests]
             present = [p for p in paths if p.exists()]
-            done.append(Purge(req.reference, req.status, _aware(req.updated_at), len(present),
+            done.append(Purge(req.reference, req.status, as_utc(req.updated_at), len(present),
                               sum(p.stat().st_size for p in present)))
             if dry_run:
                 continue

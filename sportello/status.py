@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from db.models import MailboxState, Message, OutgoingMail, Request, utcnow
+from db.models import MailboxState, Message, OutgoingMail, Request, as_utc, utcnow
 from db.app import App
 from sportello.polling import mailboxes
 
@@ -20,12 +20,6 @@ class StatusReport:
     stale: list[str] = field(default_factory=list)
 
 
-def _aware(dt):
-    # SQLite hands back naive datetimes; we store UTC.
-    from datetime import timezone
-
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
 
 def stale_mailboxes(app: App) -> list[tuple[str, str]]:
     """(mailbox key, why) for every mailbox without a recent successful fetch."""
@@ -36,7 +30,7 @@ def stale_mailboxes(app: App) -> list[tuple[str, str]]:
     for mb in mailboxes(app):
         limit = timedelta(seconds=mb.imap.stale_after if mb.imap else DEFAULT_STALE_AFTER)
         st = states.get(mb.key)
-        last = _aware(st.last_success_at) if st else None
+        last = as_utc(st.last_success_at) if st else None
         if last is None:
             out.append((mb.key, "never fetched successfully" + (f": {st.last_error}" if st and st.last_error else "")))
         elif now - last > limit:
@@ -58,13 +52,13 @@ def collect(app: App) -> StatusReport:
     rep.lines.append("Mailboxes:")
     for mb in mailboxes(app):
         st = states.get(mb.key)
-        last = _aware(st.last_success_at) if st and st.last_success_at else None
+        last = as_utc(st.last_success_at) if st and st.last_success_at else None
         mark = "STALE" if mb.key in stale else "ok"
         when = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last else "never"
         moves = f"  {pending[mb.key]} moves pending" if pending.get(mb.key) else ""
         err = ""
         if st and st.last_error:
-            at = _aware(st.last_error_at)
+            at = as_utc(st.last_error_at)
             # The error names the mailbox again; the line already does.
             text = st.last_error.replace(f"{mb.key}: ", "")
             err = f"  last error{f' {at:%Y-%m-%d %H:%M:%S} UTC' if at else ''}: {text}"
