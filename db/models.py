@@ -74,6 +74,20 @@ class MailboxState(Base):
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+    # When the administrators were mailed that it went stale; cleared, with a second mail, on recovery.
+    stale_alerted_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """A periodic job's claim on one period: the node whose insert lands runs it (db/jobs.py)."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(120))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
 
 
 class Request(Base):
