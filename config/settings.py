@@ -219,6 +219,20 @@ class RetentionSettings(_Strict):
     interval_hours: int = Field(24, ge=1)
 
 
+class AlertSettings(_Strict):
+    # The administrators' addresses: told once when a mailbox goes stale, once more when it recovers.
+    # Empty: the warning is only logged (and shown by `sportello status`).
+    to: list[str] = []
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for addr in value:
+            if "@" not in addr or any(c.isspace() for c in addr.strip()):
+                raise ValueError(f"not an e-mail address: {addr!r}")
+        return [a.strip() for a in value]
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -234,6 +248,7 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     storage: StorageSettings = StorageSettings()
     retention: RetentionSettings = RetentionSettings()
+    alerts: AlertSettings = AlertSettings()
     calendar: CalendarSettings = CalendarSettings()
     source: str = Field("<embedded default>", exclude=True)
 

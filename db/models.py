@@ -127,6 +127,9 @@ class Request(Base):
     purged_at: Mapped[datetime | None]
     # The `version` an expiry notice was sent for (scheduling.expiry): one notice per wait.
     expiry_notice_for: Mapped[int | None] = mapped_column(Integer)
+    # The node verifying it and until when (sportello.verify): past that, another node takes it over.
+    verify_owner: Mapped[str | None] = mapped_column(String(120))
+    verify_until: Mapped[datetime | None]
 
     messages: Mapped[list["Message"]] = relationship(back_populates="request", order_by="Message.id")
     documents: Mapped[list["Document"]] = relationship(
@@ -329,6 +332,9 @@ class OutgoingMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # While 'sending': the node that claimed it and when (a dead node's claim is taken back).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None]
 
 
 class User(Base):

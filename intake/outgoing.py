@@ -5,18 +5,20 @@ delivered after the commit by `deliver_pending` (retried until it works).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import smtplib
 import ssl
 import uuid
-from datetime import timedelta
+from datetime import timedelta, timezone
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email import message_from_bytes
 from email.message import EmailMessage
 from email import policy as email_policy
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -26,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from config.settings import SmtpSettings
 from db import lifecycle
-from db.models import OutgoingMail, Request, utcnow
+from db.models import OutgoingMail, Request, as_utc, utcnow
 from db.session import Database
+from intake.sync import owner_is_dead, poller_id
 from intake.threading import marker_line
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,9 @@ log = logging.getLogger(__name__)
 # Our own loop header: a mail carrying it is never answered (intake.autoreply).
 LOOP_HEADER = "X-Sportello-Loop"
 MAX_ATTEMPTS = 8
+NODE = poller_id()  # this process, as the claimer of the mails it sends
+# A mail left 'sending' this long (a node died between claim and commit) is queued again.
+SENDING_TIME = timedelta(minutes=10)
 # Replies to one address within a day, beyond which we stay silent (mail loops, abuse).
 MAX_REPLIES_PER_DAY = 6
 # References kept in a reply: the thread's first id and the latest ones (RFC 5322 3.6.4
@@ -82,7 +88,11 @@ _env = Environment(
 
 def render(kind: str, **context) -> tuple[str, str]:
     """(subject, body) of template `kind`; its first line is `Subject: …`."""
-    text = _env.get_template(f"{kind}.txt.j2").render(marker=marker_line(context["reference"]), **context)
+    return _subject_and_body(kind, _env.get_template(f"{kind}.txt.j2").render(
+        marker=marker_line(context["reference"]), **context))
+
+
+def _subject_and_body(kind: str, text: str) -> tuple[str, str]:
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):
         raise ValueError(f"template {kind} must start with a Subject: line")
@@ -185,6 +195,28 @@ def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str
     return row
 
 
+def compose_notice(kind: str, *, sender: str, recipient: str, **context) -> EmailMessage:
+    """A mail to the administrators about the service itself (no request, no reference)."""
+    subject, body = _subject_and_body(kind, _env.get_template(f"{kind}.txt.j2").render(**context))
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:8], domain="sportello.invalid")
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834
+    msg.set_content(body)
+    return msg
+
+
+def queue_notice(s: Session, kind: str, msg: EmailMessage) -> OutgoingMail:
+    """Queue an administrators' mail in the caller's transaction (no request: no event, no rate limit)."""
+    row = OutgoingMail(request_id=None, kind=kind, recipient=msg["To"], message_id=msg["Message-ID"],
+                       raw=msg.as_bytes(policy=SMTP_POLICY), status="pending")
+    s.add(row)
+    return row
+
+
 class MailSender(Protocol):
     def send(self, raw: bytes, recipient: str) -> None: ...
 
@@ -196,8 +228,16 @@ class OutboxFolder:
         self.folder = Path(folder)
 
     def send(self, raw: bytes, recipient: str) -> None:
+        """One file per mail, named by its Date and Message-ID: a mail sent again after a crash
+        (at-least-once) replaces its own file instead of making a second one."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        headers = BytesHeaderParser(policy=email_policy.default).parsebytes(raw)
+        try:
+            when = parsedate_to_datetime(str(headers["Date"])).astimezone(timezone.utc)
+        except (TypeError, ValueError):
+            when = utcnow()
+        ident = str(headers["Message-ID"] or "") or uuid.uuid4().hex
+        name = f"{when:%Y%m%dT%H%M%S}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}.eml"
         tmp = self.folder / f".{name}"
         tmp.write_bytes(raw)
         tmp.rename(self.folder / name)
@@ -227,13 +267,23 @@ class SmtpSender:
 
 
 def requeue_interrupted(db: Database) -> int:
-    """At service start: mails left 'sending' by a crash go back to the queue.
+    """Mails left 'sending' by a node that died go back to the queue: at service start and
+    periodically. A claim is taken back when its node was a process of this host that is gone,
+    or after SENDING_TIME (a node elsewhere); a live node's sending is left alone.
 
     At-least-once: a crash after the SMTP server accepted the mail but before
     the commit sends it again, which beats losing it.
     """
+    cutoff = utcnow() - SENDING_TIME
     with db.session() as s:
-        return s.execute(update(OutgoingMail).where(OutgoingMail.status == "sending").values(status="pending")).rowcount
+        rows = s.execute(select(OutgoingMail.id, OutgoingMail.claimed_by, OutgoingMail.claimed_at)
+                         .where(OutgoingMail.status == "sending")).all()
+        back = [i for i, by, at in rows
+                if by is None or at is None or as_utc(at) < cutoff or (by != NODE and owner_is_dead(by))]
+        if not back:
+            return 0
+        return s.execute(update(OutgoingMail).where(OutgoingMail.id.in_(back), OutgoingMail.status == "sending")
+                         .values(status="pending", claimed_by=None, claimed_at=None)).rowcount
 
 
 def deliver_pending(db: Database, sender: MailSender, limit: int = 100) -> tuple[int, int]:
@@ -249,7 +299,7 @@ def deliver_pending(db: Database, sender: MailSender, limit: int = 100) -> tuple
     for mail_id in ids:
         with db.session() as s:
             claimed = s.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id, OutgoingMail.status == "pending")
-                                .values(status="sending")).rowcount == 1
+                                .values(status="sending", claimed_by=NODE, claimed_at=utcnow())).rowcount == 1
         if not claimed:
             continue
         with db.session() as s:

@@ -78,7 +78,7 @@ def poller_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _owner_is_dead(owner: str) -> bool:
+def owner_is_dead(owner: str) -> bool:
     """True only when `owner` was a process on this host that is gone."""
     try:
         host, pid_text, _tag = owner.rsplit(":", 2)
@@ -130,7 +130,7 @@ class Lease:
             return True
         with self.db.session() as s:
             holder = s.scalar(select(MailboxState.lease_owner).where(MailboxState.key == self.key))
-        if holder and _owner_is_dead(holder):
+        if holder and owner_is_dead(holder):
             # A poller killed mid-pass leaves its lease behind; waiting out
             # LEASE_SECONDS after every crash would stall this mailbox.
             if self._swap(from_dead=holder):

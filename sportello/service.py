@@ -1,7 +1,8 @@
 """`sportello run`: the long-running service.
 
 APScheduler runs one interval job per mailbox, the outbox worker and the
-stale-mailbox check; an IDLE watcher per IMAP mailbox (where the server has
+periodic jobs (reminders and expiry, the stale-mailbox check and its alert
+mails, the purge, taking back the mails a dead node left half sent); an IDLE watcher per IMAP mailbox (where the server has
 IDLE) runs its mailbox's pass as soon as new mail is announced; a verifier
 thread reads what intake stored, so that a slow verification never delays
 the next mail's intake; uvicorn serves the back office in the main thread.
@@ -9,6 +10,13 @@ the next mail's intake; uvicorn serves the back office in the main thread.
 SIGTERM / SIGINT (or uvicorn's own shutdown) stop it cleanly: no new pass
 starts, a running pass ends after the message in hand (what is stored is
 moved, the lease released), then the process exits 0.
+
+Several nodes on one database are all alike: a mailbox is polled by the node
+holding its lease (intake.sync), a request verified by the node holding its
+claim (sportello.verify), a mail sent by the node that claimed it
+(intake.outgoing), and each periodic job runs once per period across the
+nodes (db.jobs): every node schedules it twice a period and the first claim
+of the period wins.
 """
 
 from __future__ import annotations
@@ -16,13 +24,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake import outgoing, sync
+from db import jobs
 from db.app import App
 from sportello.polling import Mailbox, mailboxes, poll_mailbox
 
@@ -31,6 +40,7 @@ log = logging.getLogger(__name__)
 OUTBOX_INTERVAL = 15
 STALE_CHECK_INTERVAL = 300
 REMINDER_INTERVAL = 60
+REQUEUE_INTERVAL = 120  # mails a dead node left 'sending' go back to the queue
 VERIFY_INTERVAL = 60  # requests left in `received` by a crash are picked up at least this often
 IDLE_TIMEOUT = 240  # one wait() on the server; re-issued at once (RFC 2177 asks for < 29 min)
 SHUTDOWN_GRACE = 60  # seconds a running pass or verification may take to finish on stop
@@ -60,13 +70,28 @@ def reminders_then_outbox(app: App) -> None:
 
 
 def report_stale(app: App) -> None:
-    """Log every IMAP mailbox without a recent successful fetch (also in `sportello status`)."""
-    from sportello.status import stale_mailboxes
+    """Log every IMAP mailbox without a recent successful fetch (also in `sportello status`), and
+    mail the administrators once when one goes stale and once when it recovers."""
+    from sportello.alerts import check_mailboxes
 
-    configured = {mb.key for mb in mailboxes(app) if mb.imap is not None}
-    for key, why in stale_mailboxes(app):
-        if key in configured:
-            log.warning("mailbox %s: %s", key, why)
+    if check_mailboxes(app):
+        deliver_outbox(app)
+
+
+def requeue_abandoned(app: App) -> None:
+    if n := outgoing.requeue_interrupted(app.db):
+        log.info("outbox: %s mails left half sent by a stopped node queued again", n)
+        deliver_outbox(app)
+
+
+def once_per_period(app: App, node: str, name: str, seconds: float, fn: Callable[[App], None]) -> Callable[[], None]:
+    """fn(app), at most once per period of `seconds` across every node on the database."""
+    every = timedelta(seconds=seconds)
+
+    def job() -> None:
+        jobs.run_once(app.db, name, every, node, fn, app)
+
+    return job
 
 
 def verify_and_answer(app: App) -> None:
@@ -194,13 +219,16 @@ class Service:
                           name=f"poll {mb.province}", next_run_time=now)
         sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
                       next_run_time=now)
-        sched.add_job(report_stale, "interval", seconds=STALE_CHECK_INTERVAL, args=[self.app], id="stale")
         from sportello.retention import purge_due
 
-        sched.add_job(purge_due, "interval", hours=self.app.settings.retention.interval_hours, args=[self.app],
-                      id="retention")
-        sched.add_job(reminders_then_outbox, "interval", seconds=REMINDER_INTERVAL, args=[self.app], id="reminders",
-                      next_run_time=now)
+        periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, None),
+                    ("retention", self.app.settings.retention.interval_hours * 3600, purge_due, None),
+                    ("reminders", REMINDER_INTERVAL, reminders_then_outbox, now),
+                    ("requeue", REQUEUE_INTERVAL, requeue_abandoned, None)]
+        for name, seconds, fn, first in periodic:
+            # Twice a period on every node: a period is never missed to timer drift, and run once.
+            sched.add_job(once_per_period(self.app, self.owner, name, seconds, fn), "interval", seconds=seconds / 2,
+                          id=name, next_run_time=first)
         return sched
 
     def start(self) -> None:

@@ -5,6 +5,15 @@ the reading itself (seconds of CPU, no database), then a short write that
 is dropped if a new message joined meanwhile (that message triggers its own
 run). A request waits in `received` until this has run, so a crash in
 between loses nothing: `verify_pending` picks it up again.
+
+With several nodes on one database, a node claims a request before reading
+it: the row is locked with FOR UPDATE SKIP LOCKED on PostgreSQL (another
+node skips it instead of waiting) and taken by a compare-and-swap of
+`verify_owner` (on SQLite that UPDATE alone is the claim). The claim holds
+for CLAIM_TIME; a node killed mid-verification leaves it, and another node
+takes the request over when that time has passed, or at once when the dead
+process was on its own host. The final write happens only while the claim
+is still this node's, so no request is answered twice.
 """
 
 from __future__ import annotations
@@ -12,14 +21,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from prometheus_client import Histogram
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import PROVINCE_NAMES
 from db import lifecycle
-from db.models import Attachment, Document, Finding, Message, Request
-from intake import outgoing
+from db.models import Attachment, Document, Finding, Message, Request, as_utc, utcnow
+from intake import outgoing, sync
 from db.app import App, today
 from sportello.pipeline import JOINED_BY_SENDER, content_lost, open_new_request
 from verification import codice_fiscale as cf
@@ -32,6 +42,10 @@ from verification.verdict import Verdict, decide
 
 log = logging.getLogger(__name__)
 ACTOR = "verification"
+NODE = sync.poller_id()  # this process, as the owner of its claims
+# How long a node's claim on a request holds: longer than any verification (each attachment is
+# cut off at [limits] max_seconds_per_message). A killed node's request is taken over after it.
+CLAIM_TIME = timedelta(minutes=10)
 # Wall-clock seconds to read and check one request, in this process (scraped at /metrics).
 VERIFY_SECONDS = Histogram("sportello_verification_seconds", "Seconds to verify one request",
                            buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
@@ -146,12 +160,43 @@ def _split_off(app: App, request_id: int, message_ids: list[int]) -> None:
 
 
 def verify_request(app: App, request_id: int) -> str | None:
-    """Verify a request waiting in `received`; return its new status (None if nothing was done)."""
-    snap = _snapshot(app, request_id)
-    if snap is None:
+    """Verify a request waiting in `received`; return its new status (None if nothing was done:
+    another node has it, or it changed meanwhile)."""
+    if not claim(app, request_id):
         return None
-    with VERIFY_SECONDS.time():
-        return _verify(app, request_id, snap)
+    try:
+        snap = _snapshot(app, request_id)
+        if snap is None:
+            return None
+        with VERIFY_SECONDS.time():
+            return _verify(app, request_id, snap)
+    finally:
+        _release(app, request_id)
+
+
+def claim(app: App, request_id: int) -> bool:
+    """Take the request for this node, unless another live node holds it."""
+    now = utcnow()
+    with app.db.session() as s:
+        row = s.execute(select(Request.verify_owner, Request.verify_until)
+                        .where(Request.id == request_id, Request.status == "received")
+                        .with_for_update(skip_locked=True)).first()
+        if row is None:
+            return False
+        owner, until = row
+        if owner is not None and owner != NODE and until is not None and as_utc(until) > now \
+                and not sync.owner_is_dead(owner):
+            return False
+        held = Request.verify_owner.is_(None) if owner is None else Request.verify_owner == owner
+        return s.execute(update(Request).where(Request.id == request_id, Request.status == "received", held)
+                         .values(verify_owner=NODE, verify_until=now + CLAIM_TIME,
+                                 updated_at=Request.updated_at)).rowcount == 1
+
+
+def _release(app: App, request_id: int) -> None:
+    with app.db.session() as s:
+        s.execute(update(Request).where(Request.id == request_id, Request.verify_owner == NODE)
+                  .values(verify_owner=None, verify_until=None, updated_at=Request.updated_at))
 
 
 def _verify(app: App, request_id: int, snap: _Snapshot) -> str | None:
@@ -171,9 +216,16 @@ def _verify(app: App, request_id: int, snap: _Snapshot) -> str | None:
         verdict, reason = Verdict("needs_review", ()), NO_ATTACHMENTS
 
     with app.db.session() as s:
+        # Still ours? (This UPDATE also makes the write exclusive: the row is locked on PostgreSQL,
+        # the database on SQLite.) A node that lost its claim drops what it read.
+        if s.execute(update(Request).where(Request.id == request_id, Request.status == "received",
+                                           Request.verify_owner == NODE)
+                     .values(verify_owner=None, verify_until=None, updated_at=Request.updated_at)).rowcount != 1:
+            log.info("request %s: taken over by another node meanwhile", request_id)
+            return None
         req = s.get(Request, request_id)
-        if req.status != "received" or max((m.id for m in req.messages), default=0) != snap.last_message:
-            return None  # changed meanwhile: the newer run decides
+        if max((m.id for m in req.messages), default=0) != snap.last_message:
+            return None  # changed meanwhile: the newer run decides (the claim is released all the same)
         _record_documents(s, req, placed, form, where)
         req.findings = [Finding(code=f.code, severity=f.severity, message=f.message,
                                 evidence=_point_at_scan(dict(f.evidence), placed, where))

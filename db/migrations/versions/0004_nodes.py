@@ -1,4 +1,5 @@
-"""nodes (issue 20): periodic jobs claimed once per period across nodes; the stale-mailbox alert's state
+"""nodes (issue 20): periodic jobs claimed once per period across nodes; verification and outgoing
+mail claimed by a node with a time limit (a killed node's work is taken over); the stale-mailbox alert
 
 Revision ID: 0004
 Revises: 0003
@@ -26,9 +27,23 @@ def upgrade() -> None:
     with op.batch_alter_table('mailbox_states', schema=None) as batch_op:
         # When the administrators were told this mailbox went stale; cleared (and told) on recovery.
         batch_op.add_column(sa.Column('stale_alerted_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        # The node verifying it, and until when: past that, another node takes it over.
+        batch_op.add_column(sa.Column('verify_owner', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('verify_until', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('outgoing_mails', schema=None) as batch_op:
+        # The node sending it, and since when (status 'sending').
+        batch_op.add_column(sa.Column('claimed_by', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outgoing_mails', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('claimed_at')
+        batch_op.drop_column('claimed_by')
+    with op.batch_alter_table('requests', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('verify_until')
+        batch_op.drop_column('verify_owner')
     with op.batch_alter_table('mailbox_states', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('stale_alerted_at')
     op.drop_table('job_runs')
