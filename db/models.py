@@ -29,9 +29,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def as_utc(dt: datetime) -> datetime:
-    """An aware datetime in UTC. SQLite hands timestamps back naive: they were stored in UTC.
-    PostgreSQL hands them back aware, in the session's time zone."""
+def as_utc(dt: datetime | None) -> datetime | None:
+    """An aware datetime in UTC (None stays None). SQLite hands timestamps back naive: they were
+    stored in UTC. PostgreSQL hands them back aware, in the session's time zone."""
+    if dt is None:
+        return None
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)

@@ -221,10 +221,10 @@ class Service:
                       next_run_time=now)
         from sportello.retention import purge_due
 
-        periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, None),
+        periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, now),
                     ("retention", self.app.settings.retention.interval_hours * 3600, purge_due, None),
                     ("reminders", REMINDER_INTERVAL, reminders_then_outbox, now),
-                    ("requeue", REQUEUE_INTERVAL, requeue_abandoned, None)]
+                    ("requeue", REQUEUE_INTERVAL, requeue_abandoned, now)]
         for name, seconds, fn, first in periodic:
             # Twice a period on every node: a period is never missed to timer drift, and run once.
             sched.add_job(once_per_period(self.app, self.owner, name, seconds, fn), "interval", seconds=seconds / 2,

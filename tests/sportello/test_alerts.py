@@ -95,6 +95,14 @@ def test_told_once_when_stale_and_once_when_it_recovers(office):
     assert len(_mails(app)) == 6
 
 
+def test_a_mailbox_never_fetched_successfully_is_stale_too(office):
+    app, _ = office
+    _set(app, "MI", last_success_at=None, last_error="imap: LOGIN failed", last_error_at=utcnow())
+    assert [(a.kind, a.mailbox) for a in check_mailboxes(app)] == [("mailbox_stale", app.settings.mailboxes[1].key)]
+    body = _mails(app)[0][3]
+    assert "da quando sportello è in servizio" in body and "LOGIN failed" in body
+
+
 def test_two_nodes_checking_at_once_send_one_alert(office):
     app, config = office
     _set(app, "MI", last_success_at=utcnow() - timedelta(hours=2))  # default stale_after: one hour
