@@ -2,8 +2,8 @@
 
 APScheduler runs one interval job per mailbox, the outbox worker and the
 periodic jobs (reminders and expiry, the stale-mailbox check and its alert
-mails, the purge, taking back the mails a dead node left half sent); an IDLE watcher per IMAP mailbox (where the server has
-IDLE) runs its mailbox's pass as soon as new mail is announced; a verifier
+mails, the purge, taking back the mails a dead node left half sent); an IDLE
+watcher per IMAP mailbox (where the server has IDLE) runs its mailbox's pass as soon as new mail is announced; a verifier
 thread reads what intake stored, so that a slow verification never delays
 the next mail's intake; uvicorn serves the back office in the main thread.
 
@@ -221,7 +221,8 @@ class Service:
                       next_run_time=now)
         from sportello.retention import purge_due
 
-        periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, now),
+        # The stale check waits for the first passes: a restart after a pause is not a stale mailbox.
+        periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, None),
                     ("retention", self.app.settings.retention.interval_hours * 3600, purge_due, None),
                     ("reminders", REMINDER_INTERVAL, reminders_then_outbox, now),
                     ("requeue", REQUEUE_INTERVAL, requeue_abandoned, now)]
