@@ -3,9 +3,10 @@
 APScheduler runs one interval job per mailbox, the outbox worker and the
 periodic jobs (reminders and expiry, the stale-mailbox check and its alert
 mails, the purge, taking back the mails a dead node left half sent); an IDLE
-watcher per IMAP mailbox (where the server has IDLE) runs its mailbox's pass as soon as new mail is announced; a verifier
-thread reads what intake stored, so that a slow verification never delays
-the next mail's intake; uvicorn serves the back office in the main thread.
+watcher per IMAP mailbox (where the server has IDLE) runs its mailbox's pass
+as soon as new mail is announced; a verifier thread reads what intake stored,
+so that a slow verification never delays the next mail's intake; uvicorn
+serves the back office in the main thread.
 
 SIGTERM / SIGINT (or uvicorn's own shutdown) stop it cleanly: no new pass
 starts, a running pass ends after the message in hand (what is stored is
