@@ -20,7 +20,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backoffice import (actions, auth, booking, citizen, health, integration, intake_failures,
                         office_calendar, queue, request_page)
-from backoffice.auth import MAX_FAILURES_PER_CLIENT, WINDOW, ClientThrottle, LoginRequired
+from backoffice.auth import LoginRequired
+from backoffice.throttle import LoginThrottle
 from backoffice.scans import ScanRenderer
 from backoffice.security import CsrfError, SecurityHeaders, verify_csrf
 from backoffice.templating import flash, render
@@ -97,7 +98,7 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
     web.state.reprocess = reprocess
     web.state.renderer = ScanRenderer(app.blobs, app.settings.limits.max_image_pixels,
                                       max_pages=app.settings.limits.max_pdf_pages)
-    web.state.login_throttle = ClientThrottle(MAX_FAILURES_PER_CLIENT, WINDOW.total_seconds(), settings.throttle_storage)
+    web.state.login_throttle = LoginThrottle(settings.throttle_storage)
 
     for module in (health, auth, queue, request_page, actions, booking, citizen, office_calendar, integration,
                    intake_failures):

@@ -188,3 +188,8 @@ def intake_note_label(note: str) -> str:
         if match := pattern.search(note):
             return text.format(*match.groups())
     return "Nota tecnica sulla lettura del messaggio"
+
+# The login page.
+LOGIN_FAILED = "Nome utente o password non corretti."
+LOGIN_THROTTLED = ("Troppi tentativi non riusciti da questo dispositivo. Per sicurezza l'accesso da qui è sospeso: "
+                   "riprova tra {wait}.")
