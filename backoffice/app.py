@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from backoffice import (actions, auth, booking, citizen, health, integration, intake_failures,
                         office_calendar, queue, request_page)
@@ -24,6 +23,7 @@ from backoffice.auth import LoginRequired
 from backoffice.throttle import LoginThrottle
 from backoffice.scans import ScanRenderer
 from backoffice.security import CsrfError, SecurityHeaders, verify_csrf
+from backoffice.session import SealedSessionMiddleware
 from backoffice.templating import flash, render
 from db.app import App
 from db.secret import load_secret_key
@@ -107,8 +107,8 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
 
     # Added last = outermost: headers on every response, the session inside them.
     web.add_middleware(_CatchAll)
-    web.add_middleware(SessionMiddleware, secret_key=load_secret_key(app.settings), session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.secure_cookies)
+    web.add_middleware(SealedSessionMiddleware, secret_key=load_secret_key(app.settings), session_cookie=SESSION_COOKIE,
+                       max_age=SESSION_MAX_AGE, same_site="lax", secure=settings.secure_cookies)
     web.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
 
     @web.exception_handler(LoginRequired)

@@ -17,7 +17,8 @@ VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "mobile": {"width": 390,
 
 def keyboard_login(page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/accesso")
-    assert page.evaluate("document.activeElement.name") == "username"  # autofocus
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'",
+                           timeout=5000)  # autofocus: no pointer needed
     page.keyboard.press("Control+A")
     page.keyboard.type(username)
     page.keyboard.press("Tab")
@@ -55,3 +56,54 @@ def test_an_attackers_address_is_slowed_and_the_clerk_still_logs_in(browser, pro
     finally:
         attacker_ctx.close()
         clerk_ctx.close()
+
+
+def test_plain_http_on_a_real_host_name_gets_no_session_cookie(proxied_server):
+    """Item 13: by default the cookie is Secure unless the host is loopback, so chromium on plain HTTP
+    to a real name never stores it: the login form is refused instead of opening a session in clear."""
+    from playwright.sync_api import sync_playwright
+
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    port = proxied_server.rsplit(":", 1)[1]
+    failures: list[BaseException] = []
+
+    def run():  # its own thread: the module's browser already holds this thread's Playwright loop
+        try:
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+                    "--host-resolver-rules=MAP sportello.example.org 127.0.0.1"])
+                try:
+                    for viewport in VIEWPORTS:
+                        ctx = b.new_context(viewport=VIEWPORTS[viewport], locale="it-IT")
+                        page = ctx.new_page()
+                        keyboard_login(page, f"http://sportello.example.org:{port}", "op.mi", PASSWORD)
+                        assert ctx.cookies() == []  # Secure: never kept from plain HTTP
+                        assert page.get_by_role("heading", level=1).inner_text() == "Richiesta rifiutata"
+                        assert axe_violations(page) == []
+                        screenshot(page, f"18-13-http-rifiutato-{viewport}")
+                        ctx.close()
+                finally:
+                    b.close()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test's thread
+            failures.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(120)
+    if failures:
+        raise failures[0]
+    assert not t.is_alive()
+
+
+def test_on_loopback_the_cookie_is_http_only_and_opaque(page, proxied_server):
+    keyboard_login(page, proxied_server, "op.mi", PASSWORD)
+    assert page.url == f"{proxied_server}/coda"
+    (cookie,) = page.context.cookies()
+    assert cookie["name"] == "sportello_session" and cookie["httpOnly"] and not cookie["secure"]
+    assert cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie") == ""
+    assert not any(s in cookie["value"] for s in ("uid", "op.mi", "eyJ"))  # eyJ: base64 of '{"'
