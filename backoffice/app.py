@@ -84,6 +84,31 @@ class _CatchAll:
             await send({"type": "http.response.body", "body": self.PAGE})
 
 
+class _HeadAsGet:
+    """HEAD wherever GET is (RFC 9110 9.3.2): monitoring checks send HEAD, FastAPI's routes answer only GET.
+
+    Outermost, so the session, CSRF and every route see the GET; the body is dropped, the headers
+    (Content-Length included) are the GET's.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def _error_page(request: Request, status: int, title: str | None = None, text: str | None = None):
     t, m = ERRORS.get(status, ("Errore", "Operazione non riuscita."))
     return render(request, "error.html", status_code=status, title=title or t, text=text or m)
@@ -110,6 +135,7 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
     web.add_middleware(SealedSessionMiddleware, secret_key=load_secret_key(app.settings), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_MAX_AGE, same_site="lax", secure=settings.secure_cookies)
     web.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    web.add_middleware(_HeadAsGet)
 
     @web.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
