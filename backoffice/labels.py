@@ -36,6 +36,9 @@ CLOSED_TABS = (
     ("not_a_request", "Non richieste"),
 )
 QUEUE_TABS = WORK_TABS + CLOSED_TABS
+# Every status of WORK_TABS at once: where the queue opens.
+OPEN_TAB = ("open", "Aperte")
+OPEN_STATUSES = tuple(code for code, _ in WORK_TABS)
 
 FORM_LABELS = {
     "direct": "Attivazione diretta",

@@ -114,3 +114,36 @@ def test_head_on_pages_in_the_browsers_http_stack(server, seeded, desk):
     assert desk.request.fetch(f"{server}/esci", method="HEAD", max_redirects=0).status == 405
     desk.goto(f"{server}/coda")
     assert re.match(rf"{server}/coda", desk.url)
+
+
+def test_the_queue_opens_on_the_work_with_every_count_shown(server, seeded, desk):
+    keyboard_login(desk, server, "op.mi", PASSWORD)
+    assert desk.url == f"{server}/coda"
+    active = desk.locator(".tabs a[aria-current=page]")
+    assert active.get_attribute("data-status") == "open" and active.inner_text().startswith("Aperte")
+    assert desk.locator("text=Nessuna pratica in questa vista").count() == 0
+    statuses = set(desk.locator("table.queue tbody .status").all_inner_texts())
+    assert {"Incompleta", "Pronta per la chiamata", "Da revisionare"} <= statuses
+    assert desk.locator("table.queue tbody a.ref").first.inner_text() == seeded.refs["a"]
+    counts = desk.locator(".tabs .count, .closed-views .count")
+    assert counts.count() == 12  # Aperte, six working statuses, Tutte, four closed
+    for i in range(counts.count()):
+        assert counts.nth(i).is_visible() and re.fullmatch(r"\d+", counts.nth(i).inner_text())
+    assert axe_violations(desk) == []
+    screenshot(desk, f"18-01-coda-iniziale-{desk.viewport_name}")
+
+    # Claim one by keyboard; back on /coda the view is the clerk's own.
+    desk.goto(f"{server}/pratiche/{seeded.refs['mi_ready']}")
+    desk.get_by_role("button", name="Prendi in carico").focus()
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    desk.goto(f"{server}/coda")
+    assert desk.locator("table.queue tbody a.ref").all_inner_texts() == [seeded.refs["mi_ready"]]
+    assert "in carico a te" in desk.locator(".page-head").inner_text()
+    assert axe_violations(desk) == []
+    screenshot(desk, f"18-01-coda-mie-{desk.viewport_name}")
+    # The other tabs stay a keypress away.
+    desk.locator(".tabs a[data-status=needs_review]").focus()
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    assert desk.locator(".tabs a[aria-current=page]").get_attribute("data-status") == "needs_review"
