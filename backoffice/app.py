@@ -16,13 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from backoffice import (actions, auth, booking, citizen, health, integration, intake_failures,
                         office_calendar, queue, request_page)
-from backoffice.auth import MAX_FAILURES_PER_CLIENT, WINDOW, ClientThrottle, LoginRequired
+from backoffice.auth import LoginRequired
+from backoffice.throttle import LoginThrottle
 from backoffice.scans import ScanRenderer
 from backoffice.security import CsrfError, SecurityHeaders, verify_csrf
+from backoffice.session import SealedSessionMiddleware
 from backoffice.templating import flash, render
 from db.app import App
 from db.secret import load_secret_key
@@ -83,6 +84,31 @@ class _CatchAll:
             await send({"type": "http.response.body", "body": self.PAGE})
 
 
+class _HeadAsGet:
+    """HEAD wherever GET is (RFC 9110 9.3.2): monitoring checks send HEAD, FastAPI's routes answer only GET.
+
+    Outermost, so the session, CSRF and every route see the GET; the body is dropped, the headers
+    (Content-Length included) are the GET's.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def _error_page(request: Request, status: int, title: str | None = None, text: str | None = None):
     t, m = ERRORS.get(status, ("Errore", "Operazione non riuscita."))
     return render(request, "error.html", status_code=status, title=title or t, text=text or m)
@@ -97,7 +123,7 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
     web.state.reprocess = reprocess
     web.state.renderer = ScanRenderer(app.blobs, app.settings.limits.max_image_pixels,
                                       max_pages=app.settings.limits.max_pdf_pages)
-    web.state.login_throttle = ClientThrottle(MAX_FAILURES_PER_CLIENT, WINDOW.total_seconds(), settings.throttle_storage)
+    web.state.login_throttle = LoginThrottle(settings.throttle_storage)
 
     for module in (health, auth, queue, request_page, actions, booking, citizen, office_calendar, integration,
                    intake_failures):
@@ -106,9 +132,10 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
 
     # Added last = outermost: headers on every response, the session inside them.
     web.add_middleware(_CatchAll)
-    web.add_middleware(SessionMiddleware, secret_key=load_secret_key(app.settings), session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.secure_cookies)
+    web.add_middleware(SealedSessionMiddleware, secret_key=load_secret_key(app.settings), session_cookie=SESSION_COOKIE,
+                       max_age=SESSION_MAX_AGE, same_site="lax", secure=settings.secure_cookies)
     web.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    web.add_middleware(_HeadAsGet)
 
     @web.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):

@@ -4,31 +4,29 @@ The session cookie (signed by itsdangerous, HTTP-only, SameSite=Lax, Secure
 when configured) carries the user id and the user's session epoch; any
 change to the account (disabled, password reset) bumps the epoch in the
 database and every open session of that user stops working at once.
+Failed logins slow down the address they come from (backoffice/throttle.py).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
-from limits import RateLimitItemPerSecond
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backoffice.passwords import hash_password, needs_rehash, verify_password
+from backoffice.labels import LOGIN_FAILED, LOGIN_THROTTLED
 from backoffice.security import new_csrf_token
+from backoffice.throttle import MAX_FAILURES_PER_CLIENT, LoginThrottle, wait_text  # noqa: F401 - re-exported
 from backoffice.templating import flash, render
 from db import lifecycle
-from db.models import Event, User, as_utc, utcnow
+from db.models import User
 
+log = logging.getLogger(__name__)
 IDLE_TIMEOUT = 2 * 3600     # seconds without a request before the session ends
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5   # within WINDOW: then that username waits
-MAX_FAILURES_PER_CLIENT = 20
 
 router = APIRouter()
 
@@ -74,35 +72,6 @@ def current_user(request: Request) -> CurrentUser:
     return user
 
 
-class ClientThrottle:
-    """Failed logins per client address, over a moving window (the per-username limit is in the database).
-
-    Kept by `limits` in the storage `[backoffice] throttle_storage` names:
-    "memory://" for one node, "redis://host:6379" so that every node behind
-    a balancer counts the same failures.
-    """
-
-    def __init__(self, limit: int, window: float, storage: str = "memory://"):
-        self.item = RateLimitItemPerSecond(limit, int(window))
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
-
-    def blocked(self, key: str) -> bool:
-        return not self.limiter.test(self.item, "login", key)
-
-    def failed(self, key: str) -> None:
-        self.limiter.hit(self.item, "login", key)
-
-
-def _recent_failures(s, username: str) -> int:
-    since = utcnow() - WINDOW
-    last_ok = s.scalar(select(func.max(Event.at)).where(
-        Event.kind == "login", Event.actor == username, Event.request_id.is_(None)))
-    if last_ok is not None and as_utc(last_ok) > since:
-        since = as_utc(last_ok)
-    return s.scalar(select(func.count()).select_from(Event).where(
-        Event.kind == "login_failed", Event.actor == username, Event.at > since, Event.request_id.is_(None)))
-
-
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
@@ -119,26 +88,35 @@ def login_form(request: Request, next: str | None = None):
 @router.post("/accesso")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/coda")):
     app = request.app.state.sportello
-    throttle: ClientThrottle = request.app.state.login_throttle
+    throttle: LoginThrottle = request.app.state.login_throttle
     name = username.strip().lower()[:80]
     client = request.client.host if request.client else "?"
+    refusal = throttle.check(name, client)
+    if refusal is not None:
+        # Refused before the password is looked at: the account itself is not locked.
+        log.warning("login throttled: client %s, retry after %d s", client, refusal.retry_after)
+        response = render(request, "login.html", status_code=429, next=_safe_next(next), username=name,
+                          error=LOGIN_THROTTLED.format(wait=wait_text(refusal.retry_after)))
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     with app.db.session() as s:
-        if throttle.blocked(client) or (name and _recent_failures(s, name) >= MAX_FAILURES_PER_USER):
-            return render(request, "login.html", status_code=429, next=_safe_next(next), username=name,
-                          error="Troppi tentativi non riusciti. Attendi qualche minuto e riprova.")
         u = s.scalar(select(User).where(User.username == name)) if name else None
         ok = verify_password(u.password_hash if u else None, password) and u is not None and u.active
         if not ok:
-            throttle.failed(client)
-            lifecycle.record(s, None, "login_failed", name or "?", {})
+            throttle.failed(name, client)
+            # A name that is no account may be a password typed in the wrong box: never logged.
+            known = u.username if u is not None else "?"
+            log.warning("login failed: user %s, client %s", known, client)
+            lifecycle.record(s, None, "login_failed", known, {"client": client})
         else:
             if needs_rehash(u.password_hash):
                 u.password_hash = hash_password(password)
-            lifecycle.record(s, None, "login", u.username, {})
+            lifecycle.record(s, None, "login", u.username, {"client": client})
             uid, epoch = u.id, u.session_epoch
     if not ok:
         return render(request, "login.html", status_code=401, next=_safe_next(next), username=name,
-                      error="Nome utente o password non corretti.")
+                      error=LOGIN_FAILED)
+    throttle.succeeded(name, client)
     request.session.clear()  # a fresh session: nothing from before the login survives
     request.session.update(uid=uid, epoch=epoch, seen=int(time.time()))
     new_csrf_token(request)

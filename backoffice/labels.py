@@ -36,6 +36,9 @@ CLOSED_TABS = (
     ("not_a_request", "Non richieste"),
 )
 QUEUE_TABS = WORK_TABS + CLOSED_TABS
+# Every status of WORK_TABS at once: where the queue opens.
+OPEN_TAB = ("open", "Aperte")
+OPEN_STATUSES = tuple(code for code, _ in WORK_TABS)
 
 FORM_LABELS = {
     "direct": "Attivazione diretta",
@@ -188,3 +191,8 @@ def intake_note_label(note: str) -> str:
         if match := pattern.search(note):
             return text.format(*match.groups())
     return "Nota tecnica sulla lettura del messaggio"
+
+# The login page.
+LOGIN_FAILED = "Nome utente o password non corretti."
+LOGIN_THROTTLED = ("Troppi tentativi non riusciti da questo dispositivo. Per sicurezza l'accesso da qui è sospeso: "
+                   "riprova tra {wait}.")

@@ -7,7 +7,7 @@ form posts it, the session keeps it, the queue page reads it from there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from backoffice import sla
 from backoffice.access import in_scope
 from backoffice.auth import CurrentUser, current_user
-from backoffice.labels import CLOSED_TABS, STATUS_LABELS, WORK_TABS
+from backoffice.labels import CLOSED_TABS, OPEN_STATUSES, OPEN_TAB, STATUS_LABELS, WORK_TABS
 from backoffice.templating import render
 from db.models import Event, Finding, Request as Req, as_utc
 
@@ -29,7 +29,7 @@ router = APIRouter()
 @dataclass(frozen=True)
 class Filters:
     province: str | None   # None: every province of the user
-    status: str            # a status, or "all"
+    status: str            # a status, "open" (every working status) or "all"
     q: str
     mine: bool
     page: int
@@ -70,7 +70,9 @@ def _conditions(user: CurrentUser, f: Filters, *, with_status: bool) -> list:
     conds = [in_scope(user)]
     if f.province:
         conds.append(Req.province == f.province)
-    if with_status and f.status != "all":
+    if with_status and f.status == "open":
+        conds.append(Req.status.in_(OPEN_STATUSES))
+    elif with_status and f.status != "all":
         conds.append(Req.status == f.status)
     if f.q:
         conds.append(search_condition(f.q))
@@ -117,8 +119,18 @@ def _filters(request: Request, user: CurrentUser, provincia: str | None, stato: 
     province = (provincia or "").upper()
     if province not in user.provinces:
         province = user.provinces[0] if len(user.provinces) == 1 else None
-    status = stato if stato in STATUS_LABELS or stato == "all" else "needs_review"
+    status = stato if stato in STATUS_LABELS or stato in ("all", "open") else "open"
     return Filters(province, status, request.session.get("q", ""), mie == "1", max(1, pagina))
+
+
+def landing(session, user: CurrentUser, f: Filters) -> Filters:
+    """Where /coda opens: the user's own claimed open requests when there are any, else every open
+    request of their provinces, oldest first. A fixed tab ("Da revisionare") opened empty while
+    incomplete and ready requests waited."""
+    f = replace(f, status="open", page=1)
+    mine = replace(f, mine=True)
+    has_mine = session.scalar(select(func.count()).select_from(Req).where(*_conditions(user, mine, with_status=True)))
+    return mine if has_mine else f
 
 
 def queue_url(f: Filters, **changes) -> str:
@@ -141,9 +153,12 @@ def queue_page(request: Request, provincia: str | None = None, stato: str | None
     app = request.app.state.sportello
     f = _filters(request, user, provincia, stato, mie, pagina)
     with app.db.session() as s:
+        if stato is None and mie is None:
+            f = landing(s, user, f)
         counts = status_counts(s, user, f)
         rows, more = queue_rows(s, user, f, app.settings.verification.incomplete_timeout_days)
-    tabs = [(code, label, counts.get(code, 0)) for code, label in WORK_TABS]
+    tabs = [(OPEN_TAB[0], OPEN_TAB[1], sum(counts.get(code, 0) for code in OPEN_STATUSES))]
+    tabs += [(code, label, counts.get(code, 0)) for code, label in WORK_TABS]
     closed = [(code, label, counts.get(code, 0)) for code, label in CLOSED_TABS]
     return render(request, "queue.html", user=user, nav="coda", f=f, rows=rows, more=more, tabs=tabs, closed=closed,
                   total=sum(counts.values()), url=lambda **kw: queue_url(f, **kw),
@@ -158,7 +173,7 @@ def search(request: Request, q: str = Form(""), provincia: str = Form(""), stato
         request.session["q"] = term
     else:
         request.session.pop("q", None)
-    # A search looks across statuses; clearing it goes back to the working tab.
+    # A search looks across statuses; clearing it goes back to the open requests.
     f = Filters(provincia.upper() if provincia.upper() in user.provinces else None,
-                "all" if term else ("needs_review" if stato == "all" else stato), term, mie == "1", 1)
+                "all" if term else ("open" if stato == "all" else stato), term, mie == "1", 1)
     return RedirectResponse(queue_url(f), status_code=303)

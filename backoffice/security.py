@@ -12,6 +12,8 @@ import secrets
 
 from fastapi import Request
 
+from backoffice.session import SecureMode, wants_secure
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -72,7 +74,7 @@ class SecurityHeaders:
     data and the scans of identity documents, which no browser cache may keep.
     """
 
-    def __init__(self, app, *, hsts: bool = False):
+    def __init__(self, app, *, hsts: SecureMode = False):
         self.app = app
         self.hsts = hsts
 
@@ -98,7 +100,7 @@ class SecurityHeaders:
                     headers.append((b"cache-control", b"no-cache"))
                 else:
                     headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-                if self.hsts:
+                if wants_secure(self.hsts, scope):
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}
             await send(message)

@@ -146,7 +146,9 @@ class BackofficeSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key_env: str | None = None
-    secure_cookies: bool = False
+    # The session cookie's Secure flag (and HSTS): "auto" sets it unless the request is for a loopback
+    # host (127.0.0.1, ::1, localhost) or comes over HTTPS anyway; true always; false never.
+    secure_cookies: bool | Literal["auto"] = "auto"
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
     # networks); a client's own such headers are ignored. The local nginx of deploy/ by default.
     trusted_proxies: list[str] = ["127.0.0.1"]

@@ -32,10 +32,10 @@ def web(app, seeded):
 class Client:
     """A TestClient that knows how to log in and post forms with the page's CSRF token."""
 
-    def __init__(self, web):
+    def __init__(self, web, address: str = "testclient"):
         from starlette.testclient import TestClient
 
-        self.http = TestClient(web, base_url="http://127.0.0.1", follow_redirects=False)
+        self.http = TestClient(web, base_url="http://127.0.0.1", follow_redirects=False, client=(address, 50000))
         self.token: str | None = None
 
     def get(self, url: str, **kw):
@@ -79,6 +79,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve(srv):
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        if time.monotonic() > deadline or not t.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{srv.config.port}"
+    srv.should_exit = True
+    t.join(10)
+
+
 @pytest.fixture
 def server(app, seeded):
     """The real app under uvicorn, in a thread, on a free 127.0.0.1 port."""
@@ -89,17 +102,16 @@ def server(app, seeded):
     calls = []
     web = create_app(app, reprocess=lambda a, message_id: calls.append(message_id))
     config = uvicorn.Config(web, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline or not t.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{config.port}"
-    srv.should_exit = True
-    t.join(10)
+    yield from _serve(uvicorn.Server(config))
+
+
+@pytest.fixture
+def proxied_server(app, seeded):
+    """The back office as `sportello run` serves it (X-Forwarded-For believed from [backoffice]
+    trusted_proxies, 127.0.0.1 by default): the test plays the nginx in front and says who the client is."""
+    from sportello.service import _web_server
+
+    yield from _serve(_web_server(app, "127.0.0.1", free_port()))
 
 
 @pytest.fixture(scope="module")

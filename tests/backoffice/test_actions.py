@@ -212,7 +212,7 @@ def test_opening_a_request_is_recorded_once_in_a_while(login, seeded, app):
 
 def test_the_queue_is_oldest_first_with_service_level_colours(login, seeded):
     mi = login("op.mi")
-    page = mi.get("/coda").text  # opens on "Da revisionare"
+    page = mi.get("/coda?stato=needs_review").text
     refs = re.findall(r'class="ref" href="/pratiche/([^"]+)"', page)
     assert refs == [seeded.refs["a"], seeded.refs["b"], seeded.refs["xss"], seeded.refs["c"]]
     levels = re.findall(r'<tr class="row-(\w+)">', page)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backoffice.users import disable_user, reset_password
 from db.models import Request
-from tests.backoffice.conftest import Client
+from tests.backoffice.conftest import CSRF_RE, Client
 from tests.backoffice.seed import XSS_FILENAME, XSS_SUBJECT, XSS_SURNAME
 
 
@@ -151,25 +151,81 @@ def test_security_headers_and_no_store(login, seeded):
     assert mi.get("/docs").status_code == 404 and mi.get("/openapi.json").status_code == 404
 
 
-def test_session_cookie_flags(app, seeded):
-    from backoffice.app import create_app
+def _login_cookie(web, base_url: str) -> str:
+    """The session cookie as set by the login page (its CSRF token starts the session)."""
+    from starlette.testclient import TestClient
+
+    http = TestClient(web, base_url=base_url, follow_redirects=False)
+    r = http.get("/accesso")
+    assert CSRF_RE.search(r.text)
+    return r.headers["set-cookie"]
+
+
+def _with_secure(app, value):
     from config.settings import BackofficeSettings
     from db.app import App
 
-    c = Client(create_app(app))
-    c.get("/accesso")
-    r = c.post("/accesso", {"username": "op.mi", "password": "password-di-prova"})
-    cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    return App(app.settings.model_copy(update={"backoffice": BackofficeSettings(secure_cookies=value)}))
 
-    secure = App(app.settings.model_copy(update={"backoffice": BackofficeSettings(secure_cookies=True)}))
-    try:
-        c = Client(create_app(secure))
-        r = c.http.get("/accesso")
-        assert "secure" in r.headers["set-cookie"].lower()
-        assert r.headers["strict-transport-security"].startswith("max-age=")
-    finally:
-        secure.close()
+
+def test_session_cookie_flags(app, seeded):
+    from backoffice.app import create_app
+
+    # Default ("auto"): Secure unless the host served is loopback.
+    assert app.settings.backoffice.secure_cookies == "auto"
+    web = create_app(app)
+    for base in ("http://127.0.0.1", "http://localhost:8000", "http://[::1]:8000"):
+        cookie = _login_cookie(web, base).lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie, base
+    for base in ("http://sportello.example.org", "https://sportello.example.org", "http://10.1.2.3:8000",
+                 "https://127.0.0.1"):
+        cookie = _login_cookie(web, base).lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "; secure" in cookie, base
+    from starlette.testclient import TestClient
+
+    r = TestClient(web, base_url="https://sportello.example.org").get("/accesso")
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+    assert "strict-transport-security" not in TestClient(web, base_url="http://127.0.0.1").get("/accesso").headers
+
+    for value, expected in ((True, True), (False, False)):
+        other = _with_secure(app, value)
+        try:
+            web = create_app(other)
+            for base in ("http://127.0.0.1", "https://sportello.example.org"):
+                assert ("; secure" in _login_cookie(web, base).lower()) is expected, (value, base)
+            r = TestClient(web, base_url="http://127.0.0.1").get("/accesso")
+            assert ("strict-transport-security" in r.headers) is expected
+        finally:
+            other.close()
+
+
+def test_the_session_cookie_is_opaque(login, seeded):
+    import base64
+
+    mi = login("op.mi")
+    assert mi.post("/coda/cerca", {"q": "ROSSI"}).status_code == 303  # a search term sits in the session too
+    value = mi.http.cookies.get("sportello_session")
+    padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
+    views = [value.encode(), base64.b64decode(padded)]
+    for part in value.split("."):  # itsdangerous' layout: payload.timestamp.signature
+        try:
+            views.append(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        except ValueError:
+            pass
+    for secret in (b"uid", b"epoch", b"op.mi", b"operator", b"csrf", mi.token.encode(), b"ROSSI", b"seen"):
+        assert not any(secret in v for v in views), secret
+    assert mi.get("/coda").status_code == 200 and "ROSSI" in mi.get("/coda").text
+
+
+def test_a_session_cookie_past_its_age_is_no_session(app):
+    from backoffice.session import SessionSeal
+
+    seal = SessionSeal("k" * 40, "sportello_session")
+    sealed = seal.seal({"uid": 1}, now=1_000_000)
+    assert seal.open(sealed, max_age=3600, now=1_000_000 + 3599) == {"uid": 1}
+    assert seal.open(sealed, max_age=3600, now=1_000_000 + 3601) is None
+    assert SessionSeal("j" * 40, "sportello_session").open(sealed, max_age=None) is None  # another secret
+    assert SessionSeal("k" * 40, "other_cookie").open(sealed, max_age=None) is None
 
 
 def test_secret_key_is_persisted_private(app):
