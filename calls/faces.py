@@ -85,7 +85,7 @@ def document_photo(pages: list[np.ndarray], region: list | None) -> np.ndarray:
 
 
 def _pages(data: bytes, content_type: str) -> list[np.ndarray]:
-    from verification.images.pdf import pdf_page_images
+    from verification.images.decode import pdf_page_images
 
     if content_type == "application/pdf" or data[:5] == b"%PDF-":
         return pdf_page_images(data)

@@ -68,3 +68,46 @@ def test_the_document_photo_is_cut_to_its_region():
     page = np.zeros((100, 200, 3), np.uint8)
     assert faces.document_photo([page], [10, 20, 50, 30]).shape[:2] == (30, 50)
     assert faces.document_photo([page], None).shape[:2] == (100, 200)
+
+
+def _stored_request(app, form_type, holder_face, declarant_face):
+    """A request whose ID scans are the two portraits, stored in the blob store like intake stores them."""
+    from db import lifecycle
+    from db.models import Attachment, Document, Message, Request
+    from db.references import next_reference
+
+    with app.db.session() as s:
+        req = Request(reference=next_reference(s, "MI", 2026), province="MI", form_type=form_type)
+        lifecycle.open_request(s, req, "test")
+        s.flush()
+        msg = Message(request_id=req.id, direction="in", message_id=f"<{form_type}@t>", dedupe_key=form_type * 4,
+                      sha256="0" * 64, size=1, province="MI")
+        s.add(msg)
+        s.flush()
+        for slot, name in (("holder_id_front", holder_face), ("declarant_id_front", declarant_face)):
+            if name is None:
+                continue
+            data = (FACES / f"{name}.jpg").read_bytes()
+            digest = app.blobs.put(data)
+            att = Attachment(message_id=msg.id, filename=f"{slot}.jpg", content_type="image/jpeg", size=len(data),
+                             sha256=digest)
+            s.add(att)
+            s.flush()
+            s.add(Document(request_id=req.id, slot=slot, doc_type="cie", attachment_id=att.id, page=1, fields={}))
+        return req.reference
+
+
+@pytest.mark.parametrize("form_type, expected", [("direct", "astronaut"), ("delegate", "grace_hopper"),
+                                                 ("guardian", "grace_hopper")])
+def test_the_document_photo_is_the_person_on_the_calls(app, docs, form_type, expected):
+    ref = _stored_request(app, form_type, holder_face="astronaut", declarant_face="grace_hopper")
+    got = faces.document_encoding(app, ref)
+    assert faces.distance(got, docs[expected]) < 0.1
+    other = next(n for n in docs if n != expected)
+    assert faces.distance(got, docs[other]) > 0.6
+
+
+def test_no_document_photo_is_said(app):
+    ref = _stored_request(app, "delegate", holder_face="astronaut", declarant_face=None)
+    with pytest.raises(faces.NoFace, match="manca la foto"):
+        faces.document_encoding(app, ref)
