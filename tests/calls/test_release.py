@@ -140,3 +140,28 @@ def test_deliver_hands_the_text_over_and_deletes_the_staged_copy(tmp_path):
     assert phone.sent == [("+393331234567", "PIN 999")] and list((tmp_path / "codes").iterdir()) == []
     with pytest.raises(GatewayError):
         deliver(tmp_path, type("G", (), {"send": lambda self, p, t: 1 / 0})(), "+39", "x")
+
+
+def test_two_releases_at_once_give_one(app, booked):
+    import threading
+
+    _identify(app, booked)
+    issuer, results, barrier = _Seeded(3), [], threading.Barrier(4)
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(_release(app, booked, issuer=issuer))
+        except Exception as exc:  # noqa: BLE001 - a refusal or the database's serialization error
+            results.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(issuer.issued) == 1
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 1
+    assert _status(app, booked) == "released"
+    with app.db.session() as s:
+        assert len(s.scalars(select(Event).where(Event.to_status == "released")).all()) == 1
