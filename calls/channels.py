@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import urllib.request
 import uuid
 from pathlib import Path
@@ -41,10 +42,12 @@ class MemoryGateway:
 class HttpSmsGateway:
     """A provider's HTTP API: POST {"to", "text"} as JSON with a bearer token from the environment."""
 
-    def __init__(self, url: str, token_env: str | None = None, sender: str | None = None, timeout: float = 15):
+    def __init__(self, url: str, token_env: str | None = None, sender: str | None = None, timeout: float = 15,
+                 ca_file: str | None = None):
         if not url.startswith("https://"):
             raise ValueError("the SMS gateway is reached over HTTPS only")
         self.url, self.token_env, self.sender, self.timeout = url, token_env, sender, timeout
+        self._ctx = ssl.create_default_context(cafile=ca_file)
 
     def send(self, phone: str, text: str) -> None:
         headers = {"Content-Type": "application/json"}
@@ -53,7 +56,7 @@ class HttpSmsGateway:
         body = {"to": phone, "text": text, **({"from": self.sender} if self.sender else {})}
         req = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ctx) as resp:
                 if resp.status >= 300:
                     raise GatewayError(f"gateway answered {resp.status}")
         except GatewayError:

@@ -1,4 +1,4 @@
-"""HttpsIssuer against a local HTTPS server that wants a client certificate (mutual TLS)."""
+"""HttpsIssuer against a local HTTPS server that wants a client certificate (mutual TLS); HttpSmsGateway over TLS."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from calls.channels import GatewayError, HttpSmsGateway
 from calls.issuer import HttpsIssuer, IssuerError
 
 
@@ -52,14 +53,14 @@ def pki(tmp_path):
 
 @pytest.fixture
 def server(pki):
-    answer = {"body": b""}
+    answer = {"body": b"", "status": 200}
     seen = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             seen.append((json.loads(self.rfile.read(int(self.headers["Content-Length"]))),
-                         self.connection.getpeercert()["subject"]))
-            self.send_response(200)
+                         self.connection.getpeercert()["subject"], self.headers.get("Authorization")))
+            self.send_response(answer["status"])
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(answer["body"])
@@ -85,7 +86,7 @@ def test_codes_over_mutual_tls(pki, server):
     answer["body"] = json.dumps({"pin": "12345", "puk": "12345678"}).encode()
     codes = HttpsIssuer(url, *pki["client"], ca_file=pki["ca"]).issue("SR-MI-2026-000001", "80380001234567890123")
     assert (codes.pin, codes.puk) == ("12345", "12345678")
-    body, subject = seen[0]
+    body, subject, _ = seen[0]
     assert body == {"reference": "SR-MI-2026-000001", "card_number": "80380001234567890123"}
     assert subject == ((("commonName", "sportello"),),)
 
@@ -103,3 +104,18 @@ def test_a_wrong_answer_or_a_stranger_certificate_is_an_issuer_error(pki, server
         HttpsIssuer(url, *pki["client"]).issue("R", None)
     with pytest.raises(ValueError):
         HttpsIssuer(url.replace("https", "http"), *pki["client"])
+
+
+def test_the_sms_gateway_posts_the_text_with_its_token(pki, server, monkeypatch):
+    url, answer, seen = server
+    # the test server wants a client certificate: give the gateway's context one
+    monkeypatch.setenv("TEST_SMS_TOKEN", "tok")
+    gw = HttpSmsGateway(url, token_env="TEST_SMS_TOKEN", sender="spazioRegione", ca_file=pki["ca"])
+    gw._ctx.load_cert_chain(*pki["client"])
+    gw.send("+393331234567", "PIN 999")
+    body, _, auth = seen[-1]
+    assert body == {"to": "+393331234567", "text": "PIN 999", "from": "spazioRegione"} and auth == "Bearer tok"
+    answer["status"] = 500
+    with pytest.raises(GatewayError) as e:
+        gw.send("+393331234567", "PIN 999")
+    assert "999" not in str(e.value)
