@@ -8,6 +8,7 @@ from the stored blob at call time. The assists are here, the operator decides:
 `calls.decision`  pure: face distance → band, when a decision needs a supervisor;
 `calls.faces`     encodings of the live frame and of the document photo, in memory only;
 `calls.liveness`  pure: a server-chosen challenge judged over a sequence of landmarks;
+`calls.proof`     the one-time code that proves the channel, kept hashed in memory;
 `calls.identification`  the call's record and its outcome, through db/lifecycle.py;
 `calls.issuer`, `calls.channels`  the Region's code issuer and the SMS gateway, each an
                   interface with a local and a real implementation;
