@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from db.models import User
 from scheduling import bookings
-from tests.scheduling.conftest import NOW, make_ready, office  # noqa: F401 - the office fixture
 from scheduling.calendar import ROME
-
-from datetime import datetime
+from tests.scheduling.conftest import NOW, make_ready, office  # noqa: F401 - the office fixture
 
 
 def add_users(app) -> None:
