@@ -235,6 +235,24 @@ class AlertSettings(_Strict):
         return [a.strip() for a in value]
 
 
+class CallSettings(_Strict):
+    """The identification call (calls/): face-distance thresholds of the bands shown to the operator.
+
+    face_recognition's distance between two 128-d encodings: at or under
+    `match_threshold` the band is "corrisponde", at or under `doubt_threshold`
+    "dubbio", above it "non corrisponde". Calibrated by bench/identification_bench.py.
+    """
+
+    match_threshold: float = Field(0.5, gt=0, lt=2)
+    doubt_threshold: float = Field(0.6, gt=0, lt=2)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.match_threshold > self.doubt_threshold:
+            raise ValueError("match_threshold must not exceed doubt_threshold")
+        return self
+
+
 class Settings(_Strict):
     data_dir: Path = Path("var")
     # From: of our mails when there is no [smtp] section (written to the outbox).
@@ -252,6 +270,7 @@ class Settings(_Strict):
     retention: RetentionSettings = RetentionSettings()
     alerts: AlertSettings = AlertSettings()
     calendar: CalendarSettings = CalendarSettings()
+    call: CallSettings = CallSettings()
     source: str = Field("<embedded default>", exclude=True)
 
     @property

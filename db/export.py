@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Booking, Document, Request, as_utc
+from db.models import Booking, Document, Identification, Request, as_utc
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -34,6 +34,21 @@ def booking_record(bookings: list[Booking]) -> dict[str, Any] | None:
         "operator": b.operator,
         "status": b.status,
         "reschedules": b.reschedules,
+    }
+
+
+def identification_record(calls: list[Identification]) -> dict[str, Any] | None:
+    """The latest identification call; None when there was none. Bands and outcomes only (SPEC.md)."""
+    if not calls:
+        return None
+    c = calls[-1]
+    return {
+        "when": _rome(c.started_at),
+        "operator": c.operator,
+        "face_band": c.face_band,
+        "liveness_passed": c.liveness_passed,
+        "channel_verified": c.channel_verified,
+        "outcome": c.outcome,
     }
 
 
@@ -80,6 +95,7 @@ def request_record(r: Request) -> dict[str, Any]:
         "created_at": r.created_at.isoformat() if r.created_at else None,
         "updated_at": r.updated_at.isoformat() if r.updated_at else None,
         "booking": booking_record(list(r.bookings)),
+        "identification": identification_record(list(r.identifications)),
     }
 
 
@@ -92,6 +108,7 @@ def all_requests(session: Session) -> Iterable[Request]:
             selectinload(Request.findings),
             selectinload(Request.messages),
             selectinload(Request.bookings),
+            selectinload(Request.identifications),
         )
     )
     return session.scalars(stmt)

@@ -142,6 +142,7 @@ class Request(Base):
     )
     events: Mapped[list["Event"]] = relationship(back_populates="request", order_by="Event.id")
     bookings: Mapped[list["Booking"]] = relationship(back_populates="request", order_by="Booking.id")
+    identifications: Mapped[list["Identification"]] = relationship(order_by="Identification.id")
 
 
 class Message(Base):
@@ -354,3 +355,32 @@ class User(Base):
     # Bumped on disable / password reset: sessions carrying an older value stop working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Identification(Base):
+    """One identification call of a request (calls/): what the operator saw and decided.
+
+    Bands and yes/no results only: no face distance, frame, encoding, one-time
+    code nor PIN/PUK is ever stored here. `released_at` is set once, by a
+    compare-and-swap, by the release of the codes (calls.release).
+    """
+
+    __tablename__ = "identifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    province: Mapped[str] = mapped_column(String(2))
+    operator: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    face_band: Mapped[str | None] = mapped_column(String(20))  # corrisponde | dubbio | non corrisponde
+    liveness_passed: Mapped[bool | None]
+    channel_verified: Mapped[bool | None]
+    channel_masked: Mapped[str | None] = mapped_column(String(80))  # e.g. "+39 333 *** **67"
+    outcome: Mapped[str | None] = mapped_column(String(20))  # identified | needs_review | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    supervisor: Mapped[str | None] = mapped_column(String(80))
+    supervisor_confirmed_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(80))

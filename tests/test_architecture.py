@@ -4,7 +4,7 @@ The graph is read from the source with `ast` (nothing is imported), so a test
 fails the moment an import that breaks the layering is written, even one
 inside a function. The layers, bottom up:
 
-    config  <  db  <  intake  <  verification, scheduling  <  backoffice  <  sportello
+    config  <  db  <  intake  <  verification, scheduling  <  calls  <  backoffice  <  sportello
 
 `intake` knows nothing of `verification` (nor `verification` of `db`); the
 verification rules are pure: they import no reader, no image or PDF library,
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("config", "db", "intake", "verification", "scheduling", "backoffice", "sportello")
+PACKAGES = ("config", "db", "intake", "verification", "scheduling", "calls", "backoffice", "sportello")
 
 # What each top-level package may import from the project (itself always).
 ALLOWED = {
@@ -29,13 +29,16 @@ ALLOWED = {
     "intake": {"config", "db"},
     "verification": {"intake"},  # intake.cms: the CMS container of a signed PDF
     "scheduling": {"config", "db", "intake"},  # intake.outgoing: its mails go through the outbox
-    "backoffice": {"config", "db", "intake", "verification", "scheduling"},
-    "sportello": {"config", "db", "intake", "verification", "scheduling", "backoffice"},
+    # verification.images.faces: the face finder of the document photos, reused at the call
+    "calls": {"config", "db", "intake", "verification", "scheduling"},
+    "backoffice": {"config", "db", "intake", "verification", "scheduling", "calls"},
+    "sportello": {"config", "db", "intake", "verification", "scheduling", "calls", "backoffice"},
 }
 
 # The pure core of verification: the rules and the evidence they read.
 PURE = ("verification.rules", "verification.evidence", "verification.findings",
-        "verification.codice_fiscale", "verification.names", "verification.mrz.text", "verification.verdict")
+        "verification.codice_fiscale", "verification.names", "verification.mrz.text", "verification.verdict",
+        "calls.decision", "calls.liveness")
 PURE_THIRD_PARTY = {"codicefiscale"}  # a table of names and places, no I/O
 
 
