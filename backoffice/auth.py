@@ -1,6 +1,6 @@
 """Logging in and out, the current user, and the login rate limit.
 
-The session cookie (signed by itsdangerous, HTTP-only, SameSite=Lax, Secure
+The session cookie (sealed with AES-GCM by backoffice/session.py, HTTP-only, SameSite=Lax, Secure
 when configured) carries the user id and the user's session epoch; any
 change to the account (disabled, password reset) bumps the epoch in the
 database and every open session of that user stops working at once.
