@@ -2,11 +2,9 @@
 
 `MemoryGateway` is the local one (demo and tests: the "phone" keeps the texts
 in memory), `HttpSmsGateway` posts to a configurable provider. `deliver`
-stages the text in the outbox folder (0600), hands it to the gateway, and
-deletes the copy whether or not the gateway took it: a failed delivery is a
-new release by the issuer, never a copy of the codes kept for a retry. Only a
-crash between staging and deleting leaves a file (outbox/codes/, to be wiped
-at start: not done yet).
+hands the text to the gateway from memory: nothing holding a code is ever
+written to disk, not even for a retry (a failed delivery is a new issue of
+the codes, never a copy kept).
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ import os
 import re
 import ssl
 import urllib.request
-import uuid
-from pathlib import Path
 from typing import Protocol
 
 
@@ -75,19 +71,11 @@ def mask_phone(phone: str) -> str:
     return f"{head} {rest[:3]} *** **{rest[-2:]}".strip()
 
 
-def deliver(outbox_dir: Path, gateway: SmsGateway, phone: str, text: str) -> None:
-    """Stage, send, delete; GatewayError when the gateway did not take it."""
-    folder = Path(outbox_dir) / "codes"
-    folder.mkdir(parents=True, exist_ok=True)
-    staged = folder / f"{uuid.uuid4().hex}.sms"
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"to": phone, "text": text}, f)
+def deliver(gateway: SmsGateway, phone: str, text: str) -> None:
+    """Hand the text over; GatewayError (naming no part of the text) when the gateway did not take it."""
     try:
         gateway.send(phone, text)
     except GatewayError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise GatewayError(f"not delivered ({type(exc).__name__})") from None
-    finally:
-        staged.unlink(missing_ok=True)

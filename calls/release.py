@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -42,8 +41,7 @@ class Released:
         return f"Released({self.reference}, channel={self.channel})"
 
 
-def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway: SmsGateway,
-            outbox_dir: Path) -> Released:
+def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway: SmsGateway) -> Released:
     with db.session() as s:
         req = s.scalar(select(Request).where(Request.reference == reference))
         if req is None:
@@ -72,7 +70,7 @@ def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway
     try:
         codes = issuer.issue(reference, card)
         pin_rest, puk_rest = codes.to_the_channel
-        deliver(outbox_dir, gateway, phone, SMS_TEXT.format(reference=reference, pin=pin_rest, puk=puk_rest))
+        deliver(gateway, phone, SMS_TEXT.format(reference=reference, pin=pin_rest, puk=puk_rest))
     except (IssuerError, GatewayError) as exc:
         with db.session() as s:
             req = s.scalar(select(Request).where(Request.reference == reference))
