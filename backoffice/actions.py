@@ -25,6 +25,8 @@ from backoffice.users import users_for_province
 from db import lifecycle
 from db.lifecycle import IllegalTransition
 from db.models import Document, Request as Req
+from intake import outgoing
+from scheduling import wiring
 
 router = APIRouter()
 
@@ -244,31 +246,42 @@ def review(request: Request, reference: str, outcome: str = Form(...), note: str
            version: int = Form(...), user: CurrentUser = Depends(current_user)):
     if outcome not in ("ready", "incomplete"):
         raise HTTPException(400)
+    if outcome == "incomplete":
+        # "Manca qualcosa" only opens the integration request: the status changes when that
+        # mail is queued, in the same transaction (backoffice.integration.send), never before.
+        # Leaving the compose page ("Annulla") therefore leaves the request as it was.
+        return RedirectResponse(f"/pratiche/{reference.upper()}/integrazione", status_code=303)
 
     def do():
         with acting(request, user, reference, version) as (s, req):
             _auto_claim(s, req, user)
             lifecycle.transition(s, req, outcome, user.username, reason=note.strip()[:1000] or None, action="review")
-            ref = req.reference
-        if outcome == "ready":
             flash(request, "ok", "Revisione registrata: la pratica è pronta per la chiamata.")
-            return _back(ref)
-        flash(request, "warn", "Pratica segnata come incompleta: scrivi al cittadino che cosa manca.")
-        return RedirectResponse(f"/pratiche/{ref}/integrazione", status_code=303)
+            return _back(req.reference)
     return run_action(request, reference, do)
+
+
+REJECTION_KIND = "rejected"
 
 
 @router.post("/pratiche/{reference}/rifiuta")
 def reject(request: Request, reference: str, reason: str = Form(""), version: int = Form(...),
            user: CurrentUser = Depends(current_user)):
+    """Close the request and tell the citizen why, in one transaction with the outbox row."""
     def do():
         text = reason.strip()
         if len(text) < 5:
-            raise Refused("Per respingere la pratica scrivi il motivo.")
+            raise Refused(labels.REJECT_NEEDS_REASON)
+        app = request.app.state.sportello
         with acting(request, user, reference, version) as (s, req):
             _auto_claim(s, req, user)
             lifecycle.transition(s, req, "rejected", user.username, reason=text[:1000], action="reject")
-            flash(request, "ok", "Pratica respinta.")
+            # An operator's decision, answering no message of the citizen's: never rate limited,
+            # so it cannot be suppressed and leave the citizen uninformed.
+            msg = wiring._mail(app, s, req, REJECTION_KIND, reason=text[:1000])
+            if msg is None or outgoing.queue(s, req, REJECTION_KIND, msg, user.username, rate_limited=False) is None:
+                raise Refused(labels.REJECT_NO_RECIPIENT)  # rolls the transition back with the rest
+            recipient = msg["To"]
+            flash(request, "ok", labels.REJECTED_MAIL_QUEUED.format(recipient=recipient))
             return _back(req.reference)
     return run_action(request, reference, do)
-

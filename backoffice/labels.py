@@ -196,3 +196,9 @@ def intake_note_label(note: str) -> str:
 LOGIN_FAILED = "Nome utente o password non corretti."
 LOGIN_THROTTLED = ("Troppi tentativi non riusciti da questo dispositivo. Per sicurezza l'accesso da qui è sospeso: "
                    "riprova tra {wait}.")
+
+# Rejecting a request (backoffice.actions.reject): the reason goes to the citizen.
+REJECT_NEEDS_REASON = "Per respingere la pratica scrivi il motivo: lo riceverà il cittadino."
+REJECT_NO_RECIPIENT = ("La pratica non ha un indirizzo e-mail a cui comunicare il rifiuto: "
+                       "non è stata respinta. Aggiungi l'e-mail tra i recapiti e riprova.")
+REJECTED_MAIL_QUEUED = "Pratica respinta: l'e-mail con il motivo è in coda di invio a {recipient}."

@@ -215,7 +215,8 @@ def event_text(ev: Event) -> str:
         parts.append({"integration_request": "richiesta di integrazione",
                       "booking_invitation": "invito alla videochiamata",
                       "booking_cancelled": "annullamento della videochiamata",
-                      "rejected_no_show": "chiusura per assenze"}.get(kind, kind))
+                      "rejected_no_show": "chiusura per assenze",
+                      "rejected": "comunicazione del rifiuto"}.get(kind, kind))
         if d.get("reason"):
             parts.append(labels.label(labels.MAIL_SUPPRESSED_REASONS, d["reason"]))
     elif ev.kind == "intake_reprocessed":
