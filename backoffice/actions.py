@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import update
 
-from backoffice import labels
+from backoffice import labels, recheck
 from backoffice.access import find_request
 from backoffice.auth import CurrentUser, current_user
 from backoffice.request_view import DOCUMENT_COLUMNS
@@ -29,6 +29,11 @@ from intake import outgoing
 from scheduling import wiring
 
 router = APIRouter()
+
+# Statuses whose findings a correction re-checks (afterwards the findings no longer decide anything).
+RECHECKED = ("received", "needs_review", "incomplete", "ready")
+# Blocking findings that nobody may set aside.
+NEVER_OVERRIDDEN = frozenset({"cns_without_chip"})
 
 
 class Refused(Exception):
@@ -186,7 +191,9 @@ def correct(request: Request, reference: str, target: str = Form(...), field: st
             value: str = Form(""), note: str = Form(""), version: int = Form(...),
             user: CurrentUser = Depends(current_user)):
     def do():
+        pif = request.app.state.sportello.settings.verification.paper_id_invalid_from
         with acting(request, user, reference, version) as (s, req):
+            before = recheck.stored_evidence(req, pif)
             detail: dict = {"target": target, "field": field}
             if target == "request":
                 if field not in labels.REQUEST_FIELDS:
@@ -225,12 +232,27 @@ def correct(request: Request, reference: str, target: str = Form(...), field: st
             _auto_claim(s, req, user)
             req.version += 1  # the data a decision rests on changed: stale forms must not pass
             lifecycle.record(s, req, "field_corrected", user.username, detail)
-            flash(request, "ok", "Dato corretto; il valore estratto resta nella cronologia.")
+            verdict = _recheck(s, req, user, before, pif)
+            flash(request, "ok", "Dato corretto; il valore estratto resta nella cronologia. " + verdict)
             return _back(req.reference, anchor)
     return run_action(request, reference, do)
 
 
 _NONE = object()
+
+
+def _recheck(s, req: Req, user: CurrentUser, before, pif) -> str:
+    """Run the rules again over the corrected evidence; what they now say, for the operator."""
+    if req.status not in RECHECKED:
+        return ""
+    result = recheck.rerun(req, before, pif)
+    if result.resolved or result.added:
+        lifecycle.record(s, req, "rules_rerun", user.username, {
+            "resolved": list(result.resolved), "added": list(result.added), "verdict": result.status})
+    if req.status == "ready" and result.status != "ready":
+        # Validated on data that turned out wrong: back to an operator's review (no citizen mail needed).
+        lifecycle.transition(s, req, "needs_review", user.username, action="recheck", codes=list(result.added))
+    return labels.RECHECK_VERDICT.format(verdict=labels.VERDICT_LABELS[result.status])
 
 
 def _first_original(req: Req, target: str, field: str):
@@ -243,7 +265,7 @@ def _first_original(req: Req, target: str, field: str):
 
 @router.post("/pratiche/{reference}/revisione")
 def review(request: Request, reference: str, outcome: str = Form(...), note: str = Form(""),
-           version: int = Form(...), user: CurrentUser = Depends(current_user)):
+           override: str = Form(""), version: int = Form(...), user: CurrentUser = Depends(current_user)):
     if outcome not in ("ready", "incomplete"):
         raise HTTPException(400)
     if outcome == "incomplete":
@@ -254,11 +276,28 @@ def review(request: Request, reference: str, outcome: str = Form(...), note: str
 
     def do():
         with acting(request, user, reference, version) as (s, req):
+            _override_blocking(s, req, user, override)
             _auto_claim(s, req, user)
             lifecycle.transition(s, req, outcome, user.username, reason=note.strip()[:1000] or None, action="review")
             flash(request, "ok", "Revisione registrata: la pratica è pronta per la chiamata.")
             return _back(req.reference)
     return run_action(request, reference, do)
+
+
+def _override_blocking(s, req: Req, user: CurrentUser, reason: str) -> None:
+    """Validating over a blocking finding: only a supervisor, only with a written reason kept as an
+    event, and never over one no reason can set aside (a TS without a chip has no PIN to release)."""
+    blocking = [f.code for f in req.findings if f.severity == "blocking"]
+    if not blocking:
+        return
+    if never := [c for c in blocking if c in NEVER_OVERRIDDEN]:
+        raise Refused(labels.NEVER_OVERRIDDEN[never[0]])
+    if not user.supervises:
+        raise Refused(labels.OVERRIDE_SUPERVISOR_ONLY.format(count=len(blocking)))
+    text = " ".join(reason.split())
+    if len(text) < 10:
+        raise Refused(labels.OVERRIDE_NEEDS_REASON)
+    lifecycle.record(s, req, "findings_overridden", user.username, {"codes": blocking, "reason": text[:1000]})
 
 
 REJECTION_KIND = "rejected"

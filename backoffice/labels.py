@@ -78,6 +78,8 @@ EVENT_LABELS = {
     "unassigned": "Lasciata libera",
     "assigned": "Assegnata",
     "field_corrected": "Dato corretto",
+    "rules_rerun": "Controlli ripetuti dopo la correzione",
+    "findings_overridden": "Segnalazioni bloccanti superate dal supervisore",
     "integration_requested": "Richiesta di integrazione",
     "mail_queued": "E-mail in coda di invio",
     "mail_sent": "E-mail inviata",
@@ -202,3 +204,21 @@ REJECT_NEEDS_REASON = "Per respingere la pratica scrivi il motivo: lo riceverà 
 REJECT_NO_RECIPIENT = ("La pratica non ha un indirizzo e-mail a cui comunicare il rifiuto: "
                        "non è stata respinta. Aggiungi l'e-mail tra i recapiti e riprova.")
 REJECTED_MAIL_QUEUED = "Pratica respinta: l'e-mail con il motivo è in coda di invio a {recipient}."
+
+# Validating over blocking findings (backoffice.actions._override_blocking).
+NEVER_OVERRIDDEN = {
+    "cns_without_chip": ("La tessera sanitaria è senza chip: non ha un PIN da rilasciare, quindi la pratica non può "
+                         "essere validata da nessuno. Respingila spiegando al cittadino come avere una TS-CNS."),
+}
+OVERRIDE_SUPERVISOR_ONLY = ("La pratica ha segnalazioni bloccanti ({count}): non può essere validata così. "
+                            "Chiedi al cittadino che cosa manca, oppure chiedi a un supervisore.")
+OVERRIDE_NEEDS_REASON = ("Per validare nonostante le segnalazioni bloccanti scrivi il motivo "
+                         "(almeno 10 caratteri): resta nella cronologia.")
+
+# What the rules say after a correction (backoffice.recheck).
+VERDICT_LABELS = {
+    "ready": "completa e valida",
+    "needs_review": "da verificare da un operatore",
+    "incomplete": "ci sono ancora segnalazioni bloccanti",
+}
+RECHECK_VERDICT = "Controlli ripetuti sui dati corretti: {verdict}."

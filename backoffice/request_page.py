@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from backoffice import request_view as rv
+from backoffice import labels, request_view as rv
 from backoffice.access import find_attachment, find_request
+from backoffice.actions import NEVER_OVERRIDDEN
 from backoffice.auth import CurrentUser, current_user
 from backoffice.scans import ROTATIONS, ScanError, is_scan
 from backoffice.templating import render
@@ -79,6 +80,8 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
         locked = bool(req.assigned_to) and not mine and not user.supervises
         from backoffice.booking import booking_context
 
+        blocking = list(dict.fromkeys(f.code for f in req.findings if f.severity == "blocking"))
+
         ctx = dict(
             **booking_context(app, s, req, locked),
             req=req,
@@ -96,6 +99,8 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
             locked=locked,
             review_options=[t for t in ("ready", "incomplete") if t != req.status and can_transition(req.status, t)]
             if req.status in REVIEWABLE else [],
+            blocking=blocking,
+            never_overridden=[labels.NEVER_OVERRIDDEN[c] for c in blocking if c in NEVER_OVERRIDDEN],
             can_reject=can_transition(req.status, "rejected"),
             can_integrate=req.status in INTEGRABLE and recipient_of(req) is not None,
             recipient=recipient_of(req),

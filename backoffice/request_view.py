@@ -208,6 +208,17 @@ def event_text(ev: Event) -> str:
             parts.append(f"a: {d['to']}")
         if d.get("auto"):
             parts.append("con la prima azione")
+    elif ev.kind == "findings_overridden":
+        parts.append("superate: " + ", ".join(d.get("codes", [])))
+        if d.get("reason"):
+            parts.append(f"motivo: {d['reason']}")
+    elif ev.kind == "rules_rerun":
+        if d.get("resolved"):
+            parts.append("risolte: " + ", ".join(d["resolved"]))
+        if d.get("added"):
+            parts.append("nuove: " + ", ".join(d["added"]))
+        if d.get("verdict"):
+            parts.append("esito: " + labels.label(labels.VERDICT_LABELS, d["verdict"]))
     elif ev.kind == "integration_requested":
         parts.append(f"a {d.get('recipient', '')}: «{d.get('subject', '')}»")
     elif ev.kind in ("mail_queued", "mail_sent", "mail_suppressed"):
