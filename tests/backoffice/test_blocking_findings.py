@@ -131,3 +131,20 @@ def test_correcting_a_misread_surname_clears_the_name_mismatch_the_rules_raised(
                                          "version": req(app, rid).version})
     assert "name_mismatch" not in codes(app, rid) and "missing_holder_id_back" in codes(app, rid)
     assert events(app, rid, "rules_rerun")[-1].detail["resolved"] == ["name_mismatch"]
+
+
+def test_rerunning_without_a_change_touches_no_request(seeded, app):
+    """Over every seeded request (every status, every shape of stored record), the rules run on the
+    stored evidence without error, and with nothing corrected nothing is resolved or added."""
+    from backoffice import recheck
+    from db.models import Request
+
+    pif = app.settings.verification.paper_id_invalid_from
+    with app.db.session() as s:
+        for r in list(s.scalars(select(Request))):
+            before = {f.code for f in r.findings}
+            result = recheck.rerun(r, recheck.stored_evidence(r, pif), pif)
+            assert (result.resolved, result.added) == ((), ()), r.reference
+            assert {f.code for f in r.findings} == before
+            assert result.status in ("incomplete", "needs_review", "ready")
+            s.rollback()
