@@ -15,9 +15,10 @@ moved, the lease released), then the process exits 0.
 Several nodes on one database are all alike: a mailbox is polled by the node
 holding its lease (intake.sync), a request verified by the node holding its
 claim (sportello.verify), a mail sent by the node that claimed it
-(intake.outgoing), and each periodic job runs once per period across the
-nodes (db.jobs): every node schedules it twice a period and the first claim
-of the period wins.
+(intake.outgoing), each reminder and expiry notice sent by the node whose
+compare-and-swap on its row landed (scheduling/), and the other periodic
+jobs run once per period across the nodes (db.jobs): every node schedules
+them twice a period and the first claim of the period wins.
 """
 
 from __future__ import annotations
@@ -220,12 +221,15 @@ class Service:
                           name=f"poll {mb.province}", next_run_time=now)
         sched.add_job(deliver_outbox, "interval", seconds=OUTBOX_INTERVAL, args=[self.app], id="outbox",
                       next_run_time=now)
+        # Not claimed per period: each reminder and notice is claimed on its own row, so a node that
+        # starts right after another stopped sends what is due at once instead of a period later.
+        sched.add_job(reminders_then_outbox, "interval", seconds=REMINDER_INTERVAL, args=[self.app], id="reminders",
+                      next_run_time=now)
         from sportello.retention import purge_due
 
         # The stale check waits for the first passes: a restart after a pause is not a stale mailbox.
         periodic = [("stale", STALE_CHECK_INTERVAL, report_stale, None),
                     ("retention", self.app.settings.retention.interval_hours * 3600, purge_due, None),
-                    ("reminders", REMINDER_INTERVAL, reminders_then_outbox, now),
                     ("requeue", REQUEUE_INTERVAL, requeue_abandoned, now)]
         for name, seconds, fn, first in periodic:
             # Twice a period on every node: a period is never missed to timer drift, and run once.
