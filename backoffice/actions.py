@@ -317,7 +317,7 @@ def reject(request: Request, reference: str, reason: str = Form(""), version: in
             lifecycle.transition(s, req, "rejected", user.username, reason=text[:1000], action="reject")
             # An operator's decision, answering no message of the citizen's: never rate limited,
             # so it cannot be suppressed and leave the citizen uninformed.
-            msg = wiring._mail(app, s, req, REJECTION_KIND, reason=text[:1000])
+            msg = wiring.request_mail(app, s, req, REJECTION_KIND, reason=text[:1000])
             if msg is None or outgoing.queue(s, req, REJECTION_KIND, msg, user.username, rate_limited=False) is None:
                 raise Refused(labels.REJECT_NO_RECIPIENT)  # rolls the transition back with the rest
             recipient = msg["To"]

@@ -45,7 +45,8 @@ def _when(dt: datetime) -> str:
     return f"{days[local.weekday()]} {local:%d/%m/%Y} alle {local:%H:%M}"
 
 
-def _mail(app: App, s: Session, req: Request, kind: str, **context):
+def request_mail(app: App, s: Session, req: Request, kind: str, **context):
+    """A mail about `req` to its citizen, in the thread of their latest message; None without an address."""
     recipient = req.contact_email or req.sender_email
     if not recipient:
         return None
@@ -92,7 +93,7 @@ def notifier(app: App):
         if what in ("booked", "moved"):
             minutes = int((b.end - b.start).total_seconds() // 60)
             s.flush()
-            msg = _mail(app, s, req, "booking_invitation", when=_when(b.start), minutes=minutes,
+            msg = request_mail(app, s, req, "booking_invitation", when=_when(b.start), minutes=minutes,
                         moved=what == "moved", call_link=None, manage_link=booking_link(app, req),
                         closes_hours=app.settings.calendar.link_closes_hours_before)
             if msg is not None:
@@ -100,13 +101,13 @@ def notifier(app: App):
                 _attach_ics(msg, b, req, app, cancelled=False)
                 outgoing.queue(s, req, "booking_invitation", msg, ACTOR_SYSTEM, rate_limited=False)
         elif what == "cancelled":
-            msg = _mail(app, s, req, "booking_cancelled", when=_when(b.start))
+            msg = request_mail(app, s, req, "booking_cancelled", when=_when(b.start))
             if msg is not None:
                 _add_html(msg)
                 _attach_ics(msg, b, req, app, cancelled=True)
                 outgoing.queue(s, req, "booking_cancelled", msg, ACTOR_SYSTEM, rate_limited=False)
         elif what == "no_show" and req.status == "rejected":
-            msg = _mail(app, s, req, "rejected_no_show", count=bookings.no_shows(s, req.id))
+            msg = request_mail(app, s, req, "rejected_no_show", count=bookings.no_shows(s, req.id))
             if msg is not None:
                 outgoing.queue(s, req, "rejected_no_show", msg, ACTOR_SYSTEM, rate_limited=False)
 
@@ -200,7 +201,7 @@ def send_reminders(app: App, at: datetime | None = None) -> int:
             if b is None:
                 continue
             req = s.get(Request, b.request_id)
-            msg = _mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=None)
+            msg = request_mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=None)
             if msg is not None:
                 outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM, rate_limited=False)
             sent += 1
@@ -222,9 +223,9 @@ def expire_incomplete(app: App, at: datetime | None = None) -> tuple[int, int]:
             if req is None:
                 continue
             if p.step == "notice":
-                msg = _mail(app, s, req, "expiry_notice", days_left=v.expiry_notice_days)
+                msg = request_mail(app, s, req, "expiry_notice", days_left=v.expiry_notice_days)
             else:
-                msg = _mail(app, s, req, "expired", days=v.incomplete_timeout_days)
+                msg = request_mail(app, s, req, "expired", days=v.incomplete_timeout_days)
             if msg is not None:
                 kind = "expiry_notice" if p.step == "notice" else "expired"
                 outgoing.queue(s, req, kind, msg, ACTOR_SYSTEM, rate_limited=False)
