@@ -99,15 +99,21 @@ def _subject_and_body(kind: str, text: str) -> tuple[str, str]:
     return first.removeprefix("Subject: ").strip(), body
 
 
-def compose(kind: str, *, sender: str, recipient: str, reference: str, in_reply_to: str | None = None,
-            references: list[str] | None = None, **context) -> EmailMessage:
-    subject, body = render(kind, reference=reference, **context)
+def _new_mail(sender: str, recipient: str, subject: str) -> EmailMessage:
+    """Our mail's envelope headers: From, To, Subject, Date and a fresh Message-ID."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = sender
     msg["To"] = recipient
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:8], domain="sportello.invalid")
+    return msg
+
+
+def compose(kind: str, *, sender: str, recipient: str, reference: str, in_reply_to: str | None = None,
+            references: list[str] | None = None, **context) -> EmailMessage:
+    subject, body = render(kind, reference=reference, **context)
+    msg = _new_mail(sender, recipient, subject)
     parent = msg_ids([in_reply_to] if in_reply_to else [])
     if parent:
         msg["In-Reply-To"] = parent[0]
@@ -198,12 +204,7 @@ def queue(s: Session, request: Request, kind: str, msg: EmailMessage, actor: str
 def compose_notice(kind: str, *, sender: str, recipient: str, **context) -> EmailMessage:
     """A mail to the administrators about the service itself (no request, no reference)."""
     subject, body = _subject_and_body(kind, _env.get_template(f"{kind}.txt.j2").render(**context))
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = sender
-    msg["To"] = recipient
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:8], domain="sportello.invalid")
+    msg = _new_mail(sender, recipient, subject)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834
     msg.set_content(body)
     return msg
