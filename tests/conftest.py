@@ -97,3 +97,14 @@ class Cli:
 @pytest.fixture
 def cli(config_file, tmp_path) -> Cli:
     return Cli(config_file, tmp_path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL pass runs the tests that touch a database (those that use `db_url`, directly or
+    through `app`, `config_file`, `cli` …); the others are database-independent and ran on SQLite."""
+    if BACKEND != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="database-independent: runs on the SQLite pass")
+    for item in items:
+        if "db_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
