@@ -1,13 +1,12 @@
 """Periodic jobs claimed once per period across nodes (db/jobs.py), on SQLite and PostgreSQL."""
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
 from db import jobs
-from db.app import App
 from db.models import JobRun
+from tests.nodes import as_nodes
 
 MINUTE = timedelta(minutes=1)
 
@@ -30,20 +29,9 @@ def test_one_claim_per_period(app):
 
 def test_twenty_nodes_at_once_run_the_job_once(app, config_file):
     """Twenty threads, each with its own engine (as separate nodes would be), race for one period."""
-    nodes = [App.from_config(str(config_file)) for _ in range(20)]
-    ran, barrier = [], threading.Barrier(len(nodes))
-
-    def node(a, i):
-        barrier.wait()
-        jobs.run_once(a.db, "reminders", timedelta(hours=1), f"node-{i}", ran.append, i)
-
-    threads = [threading.Thread(target=node, args=(a, i)) for i, a in enumerate(nodes)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    for a in nodes:
-        a.close()
+    ran = []
+    as_nodes(config_file, 20, lambda a, i: jobs.run_once(a.db, "reminders", timedelta(hours=1), f"node-{i}",
+                                                        ran.append, i))
     assert len(ran) == 1
     with app.db.session() as s:
         row = s.scalars(select(JobRun)).one()

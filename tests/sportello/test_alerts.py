@@ -3,7 +3,6 @@ also when two nodes check at the same moment (SQLite and PostgreSQL)."""
 
 import email
 import logging
-import threading
 from datetime import timedelta
 from email import policy
 
@@ -15,6 +14,7 @@ from db.migrate import upgrade
 from db.models import MailboxState, OutgoingMail, utcnow
 from sportello.alerts import check_mailboxes
 from tests.conftest import write_config
+from tests.nodes import as_nodes
 
 ALERTS = """
 [alerts]
@@ -106,20 +106,8 @@ def test_a_mailbox_never_fetched_successfully_is_stale_too(office):
 def test_two_nodes_checking_at_once_send_one_alert(office):
     app, config = office
     _set(app, "MI", last_success_at=utcnow() - timedelta(hours=2))  # default stale_after: one hour
-    nodes = [App.from_config(str(config)) for _ in range(8)]
-    barrier, results = threading.Barrier(len(nodes)), []
-
-    def node(a):
-        barrier.wait()
-        results.extend(check_mailboxes(a))
-
-    threads = [threading.Thread(target=node, args=(a,)) for a in nodes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    for a in nodes:
-        a.close()
+    results = []
+    as_nodes(config, 8, lambda a, _i: results.extend(check_mailboxes(a)))
     assert [a.kind for a in results] == ["mailbox_stale"]
     assert len(_mails(app)) == 2
 
