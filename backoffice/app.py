@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backoffice import (actions, auth, booking, citizen, health, integration, intake_failures,
+from backoffice import (actions, auth, booking, call_pages, citizen, health, integration, intake_failures,
                         office_calendar, queue, request_page)
 from backoffice.auth import LoginRequired
 from backoffice.throttle import LoginThrottle
@@ -126,8 +126,13 @@ def create_app(app: App, reprocess: Reprocess | None = None) -> FastAPI:
     web.state.login_throttle = LoginThrottle(settings.throttle_storage)
 
     for module in (health, auth, queue, request_page, actions, booking, citizen, office_calendar, integration,
-                   intake_failures):
+                   intake_failures, call_pages):
         web.include_router(module.router)
+
+    @web.on_event("shutdown")
+    async def _close_calls():
+        if getattr(web.state, "rooms", None) is not None:
+            await web.state.rooms.close_all()
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: headers on every response, the session inside them.

@@ -94,6 +94,12 @@ EVENT_LABELS = {
     "expiry_notice": "Avviso di scadenza",
     "purged": "Documenti eliminati (conservazione scaduta)",
     "message_received": "Messaggio ricevuto",
+    "call_started": "Videochiamata iniziata",
+    "face_compared": "Volto confrontato con il documento",
+    "liveness_checked": "Prova di vitalità",
+    "channel_checked": "Codice di verifica",
+    "codes_delivered": "Codici consegnati",
+    "codes_not_delivered": "Codici non consegnati",
 }
 
 # Why an automatic answer was not sent (intake.outgoing.queue).

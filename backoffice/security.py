@@ -11,6 +11,7 @@ import hmac
 import secrets
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from backoffice.session import SecureMode, wants_secure
 
@@ -50,9 +51,12 @@ def new_csrf_token(request: Request) -> str:
     return request.session["csrf"]
 
 
-async def verify_csrf(request: Request) -> None:
-    """Installed on every route: non-safe methods must carry the session's token."""
-    if request.method in SAFE_METHODS:
+async def verify_csrf(request: HTTPConnection) -> None:
+    """Installed on every route: non-safe methods must carry the session's token.
+
+    A websocket has no method: its routes check the Origin themselves (backoffice.call_pages).
+    """
+    if request.scope["type"] != "http" or request.method in SAFE_METHODS:
         return
     # Browsers say where a request comes from; a cross-site post is never ours.
     if request.headers.get("sec-fetch-site") == "cross-site":
@@ -87,6 +91,8 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                if not any(k.lower() == b"permissions-policy" for k, _ in headers):  # the call pages set their own
+                    headers.append((b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"))
                 headers += [
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
@@ -94,7 +100,6 @@ class SecurityHeaders:
                     (b"referrer-policy", b"no-referrer"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                     (b"cross-origin-resource-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
                 ]
                 if static:
                     headers.append((b"cache-control", b"no-cache"))

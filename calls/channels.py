@@ -13,6 +13,7 @@ import json
 import os
 import re
 import ssl
+import time
 import urllib.request
 from typing import Protocol
 
@@ -26,13 +27,62 @@ class SmsGateway(Protocol):
 
 
 class MemoryGateway:
-    """The local gateway: texts kept in memory, per number, for the demo's screen and the tests."""
+    """The local gateway: texts kept in memory, per number, for the demo's phone page and the tests.
 
-    def __init__(self) -> None:
+    The demo's "phone" forgets a text after `keep_seconds`: nothing holding a code outlives the call.
+    """
+
+    def __init__(self, keep_seconds: float = 900) -> None:
         self.sent: list[tuple[str, str]] = []
+        self._times: list[float] = []
+        self.keep_seconds = keep_seconds
 
     def send(self, phone: str, text: str) -> None:
+        self._forget()
         self.sent.append((phone, text))
+        self._times.append(time.monotonic())
+
+    def _forget(self) -> None:
+        cutoff = time.monotonic() - self.keep_seconds
+        while self._times and self._times[0] < cutoff:
+            self._times.pop(0)
+            self.sent.pop(0)
+
+    def recent(self) -> list[tuple[str, str]]:
+        self._forget()
+        return list(self.sent)
+
+
+class EmailChannel:
+    """The e-mail channel: a text mailed at once through [smtp], from memory.
+
+    Never through the outbox (its rows and folder keep what they send): a
+    code exists only in this SMTP conversation.
+    """
+
+    SUBJECT = "spazioRegione: codici della TS-CNS"
+
+    def __init__(self, smtp_settings, sender_factory=None):
+        if smtp_settings is None:
+            raise ValueError("the e-mail channel needs an [smtp] section")
+        self.settings = smtp_settings
+        self._sender_factory = sender_factory
+
+    def send(self, address: str, text: str) -> None:
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
+        from intake.outgoing import SmtpSender
+
+        msg = EmailMessage()
+        msg["From"] = self.settings.sender
+        msg["To"] = address
+        msg["Subject"] = self.SUBJECT
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = make_msgid(domain="sportello.local")
+        msg.set_content(text)
+        sender = (self._sender_factory or SmtpSender)(self.settings)
+        sender.send(msg.as_bytes(), address)
 
 
 class HttpSmsGateway:
@@ -69,6 +119,18 @@ def mask_phone(phone: str) -> str:
     head = digits[:3] if digits.startswith("+") else ""
     rest = digits[len(head):]
     return f"{head} {rest[:3]} *** **{rest[-2:]}".strip()
+
+
+def mask_email(address: str) -> str:
+    """"mario.rossi@example.org" → "m***@example.org"."""
+    local, _, domain = (address or "").partition("@")
+    if not local or not domain:
+        return "***"
+    return f"{local[0]}***@{domain}"
+
+
+def mask(address: str) -> str:
+    return mask_email(address) if "@" in (address or "") else mask_phone(address)
 
 
 def deliver(gateway: SmsGateway, phone: str, text: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calls.decision import BANDS, DECISIONS, IDENTIFIED, needs_supervisor
+from calls.decision import BANDS, DECISIONS, IDENTIFIED, REJECTED, needs_supervisor
 from db import lifecycle
 from db.models import Booking, Identification, Request, User, utcnow
 from db.session import Database
@@ -63,13 +63,19 @@ def _call(s: Session, call_id: int, actor: str) -> tuple[Identification, Request
 
 
 def start(db: Database, reference: str, *, operator: str) -> int:
-    """The call begins: a row in `identifications` for the request's active booking."""
+    """The call begins: a row in `identifications` for the request's active booking (the operator's open one, if any)."""
     with db.session() as s:
         req = _request(s, reference)
         office_user(s, operator, req.province)
         if req.status != "booked":
             raise CallError(f"la pratica {reference} è in stato '{req.status}': la videochiamata è per una pratica 'booked'")
         person_on_the_call(req.form_type)
+        open_call = s.scalar(select(Identification).where(Identification.request_id == req.id,
+                                                          Identification.outcome.is_(None),
+                                                          Identification.operator == operator)
+                             .order_by(Identification.id.desc()))
+        if open_call is not None:  # the console reopened: the same call goes on
+            return open_call.id
         booking = s.scalar(select(Booking).where(Booking.request_id == req.id, Booking.status == "active"))
         call = Identification(request_id=req.id, booking_id=booking.id if booking else None, province=req.province,
                               operator=operator, started_at=utcnow())
@@ -108,16 +114,15 @@ def record_channel(db: Database, call_id: int, verified: bool, *, actor: str, ma
 
 
 def conclude(db: Database, call_id: int, decision: str, *, actor: str, reason: str | None = None,
-             supervisor: str | None = None) -> str:
-    """The operator's decision: `booked →` identified | needs_review | rejected. Returns the new status."""
+             supervisor: str | None = None, app=None) -> str:
+    """The operator's decision: `booked →` identified | needs_review | rejected. Returns the new status.
+
+    With `app`, a rejection queues the citizen's mail with the reason in the same transaction.
+    """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
     with db.session() as s:
         call, req = _call(s, call_id, actor)
-        if decision == IDENTIFIED and not (call.liveness_passed and call.channel_verified):
-            raise CallError("per identificare servono la prova di vitalità superata e il recapito verificato")
-        if decision != IDENTIFIED and not (reason and reason.strip()):
-            raise CallError("serve un motivo")
         if needs_supervisor(decision, call.face_band):
             if not supervisor:
                 raise CallError(f"la decisione è contraria all'esito del confronto ({call.face_band or 'nessun confronto'}):"
@@ -127,6 +132,10 @@ def conclude(db: Database, call_id: int, decision: str, *, actor: str, reason: s
             office_user(s, supervisor, req.province, roles=("supervisor", "admin"))
             call.supervisor = supervisor
             call.supervisor_confirmed_at = utcnow()
+        if decision == IDENTIFIED and not (call.liveness_passed and call.channel_verified):
+            raise CallError("per identificare servono la prova di vitalità superata e il recapito verificato")
+        if decision != IDENTIFIED and not (reason and reason.strip()):
+            raise CallError("serve un motivo")
         call.outcome = decision
         call.reason = reason
         call.ended_at = utcnow()
@@ -140,4 +149,16 @@ def conclude(db: Database, call_id: int, decision: str, *, actor: str, reason: s
         if call.supervisor:
             detail["supervisor"] = call.supervisor
         lifecycle.transition(s, req, decision, actor, reason=reason, **detail)
+        if decision == REJECTED and app is not None:
+            _tell_rejected(app, s, req, reason, actor)
         return req.status
+
+
+def _tell_rejected(app, s: Session, req: Request, reason: str, actor: str) -> None:
+    """The rejection mail, in the transaction that rejects (backoffice's "Respingi" does the same)."""
+    from intake import outgoing
+    from scheduling import wiring
+
+    msg = wiring.request_mail(app, s, req, "rejected", reason=reason[:1000])
+    if msg is not None:
+        outgoing.queue(s, req, "rejected", msg, actor, rate_limited=False)

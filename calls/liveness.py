@@ -15,9 +15,9 @@ front of the camera changes none of them:
 - eye aspect ratio (Soukupová and Čech 2016): eye height over eye width,
   ~0.3 open, under ~0.15 closed.
 
-A challenge passes when the sequence starts facing the camera (the baseline,
-its first frames), then moves far enough the asked way — and, for a blink,
-closes and reopens. A still photo repeated, shifted or scaled does none of it.
+A challenge passes when the sequence faces the camera (the baseline: the
+first frames that do), then moves far enough the asked way and comes back —
+for a blink, closes and reopens. A still photo repeated, shifted or scaled does none of it.
 """
 
 from __future__ import annotations
@@ -105,17 +105,20 @@ def judge(challenge: str, frames: Sequence[Landmarks | None]) -> Verdict:
         return Verdict(False, "troppo pochi fotogrammi con un volto")
     if len(frames) - len(seen) > MISSING_FRAMES * len(frames):
         return Verdict(False, "il volto esce troppo spesso dall'inquadratura")
-    base = seen[:BASELINE_FRAMES]
+    # The baseline: the first frames facing the camera (the citizen may still be settling when the prompt shows).
+    start = next((i for i in range(len(seen) - BASELINE_FRAMES + 1)
+                  if all(abs(yaw(f)) <= FRONTAL_YAW for f in seen[i:i + BASELINE_FRAMES])), None)
+    if start is None or len(seen) - start < MIN_FRAMES:
+        return Verdict(False, "il volto non guarda lo schermo")
+    base = seen[start:start + BASELINE_FRAMES]
     base_yaw = statistics.median(yaw(f) for f in base)
-    if abs(base_yaw) > FRONTAL_YAW:
-        return Verdict(False, "all'inizio il volto non guarda lo schermo")
-    rest = seen[BASELINE_FRAMES:]
+    rest = seen[start + BASELINE_FRAMES:]
     if challenge in (TURN_LEFT, TURN_RIGHT):
         sign = 1 if challenge == TURN_LEFT else -1
         moved = [sign * (yaw(f) - base_yaw) for f in rest]
         if max(moved) < TURN_YAW:
             return Verdict(False, "la testa non si è girata dal lato richiesto")
-        if moved[-1] > TURN_YAW / 2:
+        if min(moved[moved.index(max(moved)):]) > TURN_YAW / 2:
             return Verdict(False, "la testa non è tornata verso lo schermo")
         return Verdict(True, "rotazione eseguita")
     if challenge == LOOK_UP:
@@ -125,14 +128,14 @@ def judge(challenge: str, frames: Sequence[Landmarks | None]) -> Verdict:
         drops = [(base_pitch - pitch(f)) / base_pitch for f in rest]
         if max(drops) < LOOK_UP_DROP:
             return Verdict(False, "lo sguardo non si è alzato")
-        if drops[-1] > LOOK_UP_DROP / 2:
+        if min(drops[drops.index(max(drops)):]) > LOOK_UP_DROP / 2:
             return Verdict(False, "lo sguardo non è tornato verso lo schermo")
         return Verdict(True, "sguardo in alto eseguito")
     base_ear = statistics.median(ear(f) for f in base)
     closed = [ear(f) < BLINK_CLOSED * base_ear for f in rest]
     if not any(closed):
         return Verdict(False, "gli occhi non si sono chiusi")
-    if closed[-1] or not any(not c for c in closed[closed.index(True):]):
+    if not any(not c for c in closed[closed.index(True):]):
         return Verdict(False, "gli occhi non si sono riaperti")
     return Verdict(True, "battito di ciglia eseguito")
 

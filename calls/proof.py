@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Callable
 
-from calls.channels import SmsGateway, mask_phone
+from calls.channels import SmsGateway, mask
 
 CODE_DIGITS = 6
 TEXT = "spazioRegione: il codice da dire all'operatore in videochiamata è {code}. Non comunicarlo ad altri."
@@ -23,7 +23,7 @@ TEXT = "spazioRegione: il codice da dire all'operatore in videochiamata è {code
 class ChannelProof:
     def __init__(self, gateway: SmsGateway, phone: str, *, valid_seconds: int = 300, max_attempts: int = 3,
                  clock: Callable[[], float] = time.monotonic):
-        self.phone, self.masked = phone, mask_phone(phone)
+        self.phone, self.masked = phone, mask(phone)
         self._gateway, self._clock = gateway, clock
         self._valid, self._attempts_left = valid_seconds, max_attempts
         self._salt = secrets.token_bytes(16)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from calls.channels import GatewayError, SmsGateway, deliver, mask_phone
+from calls.channels import GatewayError, SmsGateway, deliver, mask
 from calls.identification import CallError, office_user
 from calls.issuer import Issuer, IssuerError
 from db import lifecycle
@@ -41,7 +41,13 @@ class Released:
         return f"Released({self.reference}, channel={self.channel})"
 
 
-def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway: SmsGateway) -> Released:
+def channel_address(req: Request, channel: str = "sms") -> str | None:
+    """Where the verified channel reaches the citizen: the form's mobile number, or its e-mail address."""
+    return req.contact_phone if channel == "sms" else (req.contact_email or req.sender_email)
+
+
+def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway: SmsGateway,
+            channel: str = "sms") -> Released:
     with db.session() as s:
         req = s.scalar(select(Request).where(Request.reference == reference))
         if req is None:
@@ -55,14 +61,15 @@ def release(db: Database, reference: str, *, actor: str, issuer: Issuer, gateway
                         .order_by(Identification.id.desc()))
         if call is None or call.operator != actor:
             raise CallError("rilascia i codici solo l'operatore che ha condotto la videochiamata")
-        if not call.channel_verified or not req.contact_phone:
+        address = channel_address(req, channel)
+        if not call.channel_verified or not address:
             raise CallError("il recapito non è verificato")
         claimed = s.execute(update(Identification)
                             .where(Identification.id == call.id, Identification.released_at.is_(None))
                             .values(released_at=utcnow(), released_by=actor)).rowcount == 1
         if not claimed:
             raise CallError(f"i codici della pratica {reference} sono già stati rilasciati")
-        phone, masked = req.contact_phone, mask_phone(req.contact_phone)
+        phone, masked = address, mask(address)
         card = s.scalar(select(Document.number).where(Document.request_id == req.id,
                                                       Document.slot == "holder_cns_front"))
         lifecycle.transition(s, req, "released", actor, identification=call.id, channel=masked)

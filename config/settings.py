@@ -235,6 +235,40 @@ class AlertSettings(_Strict):
         return [a.strip() for a in value]
 
 
+class IceServer(_Strict):
+    """One STUN or TURN server (RTCIceServer); a TURN credential comes from the environment or a file."""
+
+    urls: list[str]
+    username: str | None = None
+    credential_env: str | None = None
+    credential_file: str | None = None
+
+    def for_browser(self) -> dict:
+        out: dict = {"urls": self.urls}
+        if self.username:
+            out["username"] = self.username
+            out["credential"] = _secret(self.credential_env, self.credential_file, "call.ice_servers") or ""
+        return out
+
+
+class SmsGatewaySettings(_Strict):
+    """The SMS provider's HTTPS endpoint (calls.channels.HttpSmsGateway)."""
+
+    url: str = Field(..., pattern=r"^https://")
+    token_env: str | None = None
+    sender: str | None = None
+    ca_file: str | None = None
+
+
+class IssuerSettings(_Strict):
+    """The Region's PIN/PUK issuer over mutual TLS (calls.issuer.HttpsIssuer)."""
+
+    url: str = Field(..., pattern=r"^https://")
+    cert_file: str
+    key_file: str
+    ca_file: str | None = None
+
+
 class CallSettings(_Strict):
     """The identification call (calls/): face-distance thresholds of the bands shown to the operator.
 
@@ -245,6 +279,13 @@ class CallSettings(_Strict):
 
     match_threshold: float = Field(0.5, gt=0, lt=2)
     doubt_threshold: float = Field(0.6, gt=0, lt=2)
+    # STUN/TURN servers handed to both browsers and used by the server's own peer (calls.media).
+    ice_servers: list[IceServer] = []
+    # Where the one-time code and the second part of the codes go: the form's mobile number
+    # ("sms", through the gateway) or its e-mail address ("email", straight to [smtp], never the outbox).
+    channel: Literal["sms", "email"] = "sms"
+    sms_gateway: SmsGatewaySettings | None = None  # None: the local gateway (texts in memory, demo page)
+    issuer: IssuerSettings | None = None  # None: the local issuer (demo and tests)
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -46,3 +46,36 @@ def read_token(secret: str, token: str, now: datetime) -> Link:
     if now.timestamp() >= link.expires:
         raise LinkInvalid("expired")
     return link
+
+
+CALL_SALT = "sportello.call-link"
+CALL_OPENS_BEFORE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class CallLink:
+    booking_id: int
+    sequence: int  # the booking's `sequence` when the link was made: a moved call gets a new link
+
+
+def make_call_token(secret: str, booking_id: int, sequence: int) -> str:
+    """The citizen's link to the call page; it opens from CALL_OPENS_BEFORE the slot to its end."""
+    return URLSafeSerializer(secret, salt=CALL_SALT).dumps({"b": booking_id, "q": sequence})
+
+
+def read_call_token(secret: str, token: str) -> CallLink:
+    """The link, or LinkInvalid('bad'); its time window is the caller's (it knows the booking)."""
+    try:
+        data = URLSafeSerializer(secret, salt=CALL_SALT).loads(token)
+        return CallLink(int(data["b"]), int(data["q"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise LinkInvalid("bad") from None
+
+
+def call_window(start: datetime, end: datetime, now: datetime) -> str | None:
+    """None while the call page is open; 'early' before CALL_OPENS_BEFORE the slot, 'over' after its end."""
+    if now < start - CALL_OPENS_BEFORE:
+        return "early"
+    if now >= end:
+        return "over"
+    return None

@@ -94,7 +94,7 @@ def notifier(app: App):
             minutes = int((b.end - b.start).total_seconds() // 60)
             s.flush()
             msg = request_mail(app, s, req, "booking_invitation", when=_when(b.start), minutes=minutes,
-                        moved=what == "moved", call_link=None, manage_link=booking_link(app, req),
+                        moved=what == "moved", call_link=call_link(app, b), manage_link=booking_link(app, req),
                         closes_hours=app.settings.calendar.link_closes_hours_before)
             if msg is not None:
                 _add_html(msg)
@@ -187,6 +187,15 @@ def booking_link(app: App, req: Request) -> str:
     return f"{app.settings.backoffice.base_url}/prenota/{token}"
 
 
+def call_link(app: App, b: Booking) -> str:
+    """The citizen's signed link to the call page of booking `b` (opens 15 minutes before the slot)."""
+    from db.secret import load_secret_key
+    from scheduling.links import make_call_token
+
+    token = make_call_token(load_secret_key(app.settings), b.id, b.sequence)
+    return f"{app.settings.backoffice.base_url}/videochiamata/{token}"
+
+
 def send_reminders(app: App, at: datetime | None = None) -> int:
     """Queue every due reminder (24 h and 1 h before the call); return how many. Run by `sportello run`."""
     from scheduling import reminders
@@ -201,7 +210,7 @@ def send_reminders(app: App, at: datetime | None = None) -> int:
             if b is None:
                 continue
             req = s.get(Request, b.request_id)
-            msg = request_mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=None)
+            msg = request_mail(app, s, req, "booking_reminder", when=_when(b.start), call_link=call_link(app, b))
             if msg is not None:
                 outgoing.queue(s, req, f"booking_reminder_{d.kind}", msg, ACTOR_SYSTEM, rate_limited=False)
             sent += 1

@@ -62,7 +62,19 @@ def test_a_photo_moved_or_zoomed_fails_every_challenge():
 def test_too_few_faces_and_a_side_view_start_fail():
     assert not lv.judge(lv.BLINK, [face()] * 5).passed
     assert not lv.judge(lv.TURN_LEFT, [face()] * 6 + [None] * 6).passed
-    assert "non guarda" in lv.judge(lv.TURN_RIGHT, [face(nose_dx=30)] * 3 + _seq(OUT_AND_BACK, lambda t: face(nose_dx=-30 * t))).reason
+    assert "non guarda" in lv.judge(lv.TURN_RIGHT, [face(nose_dx=30)] * 12).reason
+
+
+def test_the_baseline_is_the_first_frames_facing_the_camera():
+    # the prompt may show while the citizen is still settling: frames before the first frontal ones are skipped
+    settling = [face(nose_dx=30)] * 3 + _seq(OUT_AND_BACK, lambda t: face(nose_dx=-30 * t))
+    assert lv.judge(lv.TURN_RIGHT, settling).passed
+
+
+def test_a_turn_that_came_back_passes_though_the_window_ends_on_the_next_one():
+    # the frames are sampled for a fixed time: a second turn may have begun when the window closes
+    frames = _seq(OUT_AND_BACK + [0.6, 1], lambda t: face(nose_dx=30 * t))
+    assert lv.judge(lv.TURN_LEFT, frames).passed
 
 
 def test_the_server_picks_among_the_challenges():
