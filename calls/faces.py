@@ -97,6 +97,11 @@ def document_encoding(app, reference: str) -> Encoding:
 
     `direct`: the holder's; `delegate` / `guardian`: the declarant's (calls.identification.person_on_the_call).
     """
+    return encode(document_image(app, reference))
+
+
+def document_image(app, reference: str) -> np.ndarray:
+    """The identity document's picture of the person on the call (BGR), cut to the document's region."""
     from sqlalchemy import select
 
     from calls.identification import person_on_the_call
@@ -113,4 +118,4 @@ def document_encoding(app, reference: str) -> Encoding:
             raise NoFace("manca la foto del documento d'identità")
         sha, ctype, page, region = doc.attachment.sha256, doc.attachment.content_type, doc.page or 1, doc.region
     pages = _pages(app.blobs.get(sha), ctype)
-    return encode(document_photo(pages[page - 1:page] or pages, region))
+    return document_photo(pages[page - 1:page] or pages, region)

@@ -37,6 +37,7 @@ Say = Callable[[dict], Awaitable[None]]
 
 CHALLENGE_SECONDS = 7.0  # frames are sampled this long after the prompt is shown
 CHALLENGE_FPS = 5
+CHALLENGE_TRIES = 3  # a new random challenge each time; then the call cannot pass liveness
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Room:
         self._document: faces.Encoding | None = None
         self._proof: ChannelProof | None = None
         self.challenge: str | None = None
+        self.challenges_left = CHALLENGE_TRIES
         self.busy = asyncio.Lock()
         self.released = False
 
@@ -145,6 +147,9 @@ class Room:
     async def run_challenge(self, chooser: Callable[[], str] | None = None) -> dict:
         """The server picks a challenge, shows it to the citizen, samples the frames, judges them."""
         self._frame()
+        if self.challenges_left <= 0:
+            raise CallError(f"già fatte {CHALLENGE_TRIES} prove di vitalità in questa videochiamata")
+        self.challenges_left -= 1
         self.challenge = (chooser or liveness.choose)()
         prompt = liveness.PROMPTS[self.challenge]
         await self.tell("citizen", {"type": "prompt", "text": prompt})
@@ -162,7 +167,7 @@ class Room:
         self.challenge = None
         await asyncio.to_thread(identification.record_liveness, self.services.app.db, self.call_id, verdict.passed,
                                 actor=self.operator_name, challenge=challenge)
-        return {"type": "liveness", "passed": verdict.passed, "text": verdict.reason}
+        return {"type": "liveness", "passed": verdict.passed, "text": verdict.reason, "left": self.challenges_left}
 
     @staticmethod
     def _judge(challenge: str, frames: list[np.ndarray]) -> liveness.Verdict:

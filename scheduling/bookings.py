@@ -124,6 +124,21 @@ def book(db: Database, cal: OfficeCalendar, reference: str, start: datetime, *, 
         if req.status != "ready":
             raise BookingError(f"la pratica {reference} è in stato '{req.status}': si prenota solo una pratica 'ready'")
         candidates = _candidates(s, cal, start, desk, now)
+    return _take(db, reference, candidates, actor=actor, note=note, on_change=on_change)
+
+
+def book_demo_call(db: Database, reference: str, *, now: datetime, minutes: int = 30, actor: str = "demo",
+                   on_change: Callable[[Session, Request, Booking, str], None] | None = None) -> Outcome:
+    """`ready → booked` on a call that starts now, outside the office calendar: `sportello demo` only,
+    so the whole call can be tried at once on the machine that runs the demo (desk 1)."""
+    start = as_utc(now).replace(second=0, microsecond=0)
+    return _take(db, reference, [Slot(start, start + timedelta(minutes=minutes), 1)], actor=actor,
+                 note="dimostrazione: videochiamata subito", on_change=on_change)
+
+
+def _take(db: Database, reference: str, candidates: list[Slot], *, actor: str, note: str | None,
+          on_change: Callable[[Session, Request, Booking, str], None] | None) -> Outcome:
+    """The first of `candidates` still free, booked for `reference`; SlotTaken when none is."""
     for slot in candidates:
         try:
             with db.session() as s:

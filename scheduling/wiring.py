@@ -129,6 +129,11 @@ def book(app: App, reference: str, start: datetime, *, actor: str, desk: int | N
                          on_change=notifier(app))
 
 
+def book_demo_call(app: App, reference: str) -> bookings.Outcome:
+    """`sportello demo`: the request's call booked to start now (outside the calendar), its mail queued."""
+    return bookings.book_demo_call(app.db, reference, now=now(), on_change=notifier(app))
+
+
 def move(app: App, reference: str, start: datetime, *, actor: str, desk: int | None = None) -> bookings.Outcome:
     cal = calendar_for(app, _province_of(app, reference))
     return bookings.move(app.db, cal, reference, start, now=now(), actor=actor, desk=desk, on_change=notifier(app))

@@ -238,13 +238,44 @@ def demo() -> None:
     from db.models import Request
 
     with app.db.session() as s:
-        ready = s.scalars(select(Request.reference).where(Request.status == "ready").order_by(Request.id)).first()
+        ready = s.execute(select(Request.reference, Request.form_type).where(Request.status == "ready")
+                          .order_by(Request.id)).all()
+    base = f"http://{bo.host}:{bo.port}"
+    # the demo call: a direct form's, whose holder is the person on the call, else the first ready request's
+    first = next((r for r in ready if r.form_type == "direct"), ready[0] if ready else None)
+    ready = [r.reference for r in ready if r is not first]
+    if first:
+        _demo_call(app, first.reference, base)
     if ready:
+        ready = ready[0]
         click.echo(
             f"Book the call of {ready}: open http://{bo.host}:{bo.port}/pratiche/{ready} and pick a slot under "
             f"\"Videochiamata\", or `sportello calendar show --province {ready[3:5]}` then "
             f"`sportello bookings add {ready} --start YYYY-MM-DDTHH:MM`."
         )
+
+
+def _demo_call(app, reference: str, base: str) -> None:
+    """Book `reference`'s call for now and say how to take it through the call on this machine."""
+    from scheduling import wiring
+    from scheduling.bookings import BookingError
+
+    try:
+        out = wiring.book_demo_call(app, reference)
+    except BookingError as exc:
+        click.echo(f"(no demo call: {exc})")
+        return
+    from db.models import Booking
+
+    with app.db.session() as s:
+        link = wiring.call_link(app, s.get(Booking, out.booking_id)).replace(app.settings.backoffice.base_url, base)
+    click.echo(
+        f"\nThe call of {reference} is booked for now (until {out.end:%H:%M}); take it through the call "
+        "(README \"Trying the call\"):"
+        f"\n  operator's console: {base}/pratiche/{reference}/videochiamata"
+        f"\n  citizen's page:     {link}"
+        f"\n  the demo phone:     {base}/telefono-di-prova"
+    )
 
 
 @cli.command()

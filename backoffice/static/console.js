@@ -60,7 +60,8 @@
     } else if (m.type === "challenge") {
       show("liveness-result", "in corso: " + m.text);
     } else if (m.type === "liveness") {
-      show("liveness-result", (m.passed ? "superata" : "non superata") + " (" + m.text + ")", m.passed ? "ok" : "bad");
+      show("liveness-result", (m.passed ? "superata" : "non superata") + " (" + m.text + ")" +
+           (m.passed || !m.left ? "" : "; puoi ripeterla con una nuova richiesta (" + m.left + " rimaste)"), m.passed ? "ok" : "bad");
     } else if (m.type === "code_sent") {
       show("code-result", "inviato a " + m.channel);
     } else if (m.type === "code_checked") {

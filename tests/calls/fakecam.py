@@ -17,8 +17,9 @@ FACES = Path(__file__).resolve().parents[1] / "corpus" / "faces"
 WIDTH, HEIGHT, FPS = 480, 360, 15
 
 
-def portrait(name: str) -> np.ndarray:
-    img = cv2.imread(str(FACES / f"{name}.jpg"))
+def portrait(name: str | np.ndarray) -> np.ndarray:
+    """A package face by name (tests/corpus/faces), or any BGR image, sized for the camera frame."""
+    img = cv2.imread(str(FACES / f"{name}.jpg")) if isinstance(name, str) else name
     scale = min((HEIGHT - 20) / img.shape[0], (WIDTH * 0.7) / img.shape[1])
     return cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
@@ -50,11 +51,11 @@ def _nose_and_eye_span(img: np.ndarray) -> tuple[float, float]:
     return float(nose[0]), float(right[0] - left[0])
 
 
-def still(name: str, seconds: float = 2) -> list[np.ndarray]:
+def still(name: str | np.ndarray, seconds: float = 2) -> list[np.ndarray]:
     return [_on_canvas(portrait(name))] * int(seconds * FPS)
 
 
-def turning(name: str, amount: float = 0.35, seconds: float = 4) -> list[np.ndarray]:
+def turning(name: str | np.ndarray, amount: float = 0.35, seconds: float = 4) -> list[np.ndarray]:
     """Frontal for half the loop, then the nose slides `amount` eye-distances to the image's right and back.
 
     The image's right is the citizen's left: calls.liveness reads it as "turn_left".
@@ -114,7 +115,7 @@ def _closed(img: np.ndarray, boxes, k: float) -> np.ndarray:
     return out
 
 
-def blinking(name: str, seconds: float = 4) -> list[np.ndarray]:
+def blinking(name: str | np.ndarray, seconds: float = 4) -> list[np.ndarray]:
     """Eyes open for most of the loop, shut for a moment and open again."""
     face = portrait(name)
     boxes = _eyes(face)

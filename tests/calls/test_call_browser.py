@@ -16,18 +16,16 @@ import re
 import socket
 import threading
 import time
-from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import select
 
 from backoffice.passwords import hash_password
-from db import lifecycle
-from db.models import Attachment, Booking, Document, Message, Request, User, utcnow
-from db.references import next_reference
+from db.models import Request, User
 from tests.backoffice.test_booking_browser import axe_violations
 from tests.calls import fakecam
+from tests.calls.conftest import booked_now
 from tests.conftest import write_config
 
 PASSWORD = "password-di-prova"
@@ -65,37 +63,6 @@ class Inbox:
         raise AssertionError(f"no mail matching {pattern!r}: {self.texts()}")
 
 
-def _booked_now(app, surname: str, face: str) -> tuple[str, int]:
-    """A `direct` MI request booked for a slot that began 5 minutes ago; its ID's photo is `face`."""
-    now = utcnow()
-    with app.db.session() as s:
-        req = Request(reference=next_reference(s, "MI", 2026), province="MI", form_type="direct",
-                      holder_surname=surname, holder_given_names="ANNA", holder_codice_fiscale="RSSNNA80A41F205X",
-                      contact_phone="+393331234567", contact_email=f"{surname.lower()}@example.org",
-                      sender_email=f"{surname.lower()}@example.org")
-        lifecycle.open_request(s, req, "test")
-        s.flush()
-        msg = Message(request_id=req.id, direction="in", message_id=f"<{surname}@t>", dedupe_key=surname * 4,
-                      sha256="0" * 64, size=1, province="MI")
-        s.add(msg)
-        s.flush()
-        data = (fakecam.FACES / f"{face}.jpg").read_bytes()
-        att = Attachment(message_id=msg.id, filename="cie_fronte.jpg", content_type="image/jpeg", size=len(data),
-                         sha256=app.blobs.put(data))
-        s.add(att)
-        s.flush()
-        s.add(Document(request_id=req.id, slot="holder_id_front", doc_type="cie", number="CA12345AB",
-                       attachment_id=att.id, page=1, fields={}))
-        lifecycle.transition(s, req, "ready", "test")
-        start = now - timedelta(minutes=5)
-        b = Booking(request_id=req.id, province="MI", desk=1, start=start, end=start + timedelta(minutes=30),
-                    active_request_id=req.id, active_start=start, operator="op.mi", uid=f"{surname}@test")
-        s.add(b)
-        lifecycle.transition(s, req, "booked", "test")
-        s.flush()
-        return req.reference, b.id
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The server, the SMTP inbox, the requests and their call links (SQLite: the browser part runs once)."""
@@ -126,7 +93,7 @@ def site(tmp_path_factory):
     secret = load_secret_key(app.settings)
     refs = {}
     for who, face in (("genuine", "astronaut"), ("impostor", "astronaut")):
-        ref, booking_id = _booked_now(app, who.upper(), face)
+        ref, booking_id = booked_now(app, who.upper(), face)
         refs[who] = (ref, f"/videochiamata/{make_call_token(secret, booking_id, 0)}")
     web = create_app(app)
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=_free_port(), log_level="warning",
