@@ -293,6 +293,7 @@ async def operator_socket(ws: WebSocket, reference: str):
                 except Exception as exc:  # noqa: BLE001
                     log.warning("operator offer refused on a call: %s", type(exc).__name__)
                     await say({"type": "error", "text": "collegamento video non riuscito: ricarica la pagina"})
+                await say(room.presence())
                 continue
             if room.busy.locked():
                 await say({"type": "error", "text": "attendi la fine dell'operazione in corso"})

@@ -79,13 +79,18 @@ class Room:
         await self.tell("operator", self.presence())
 
     async def leave(self, role: str, say: Say) -> None:
-        if self.sockets.get(role) is say:
+        mine = self.sockets.get(role) is say
+        if mine:
             del self.sockets[role]
-            await self.end(role).close()
         if role == "citizen":
             # the codes' first parts are for the call only: gone from the console once the citizen leaves
             await self.tell("operator", {"type": "clear"})
         await self.tell("operator", self.presence())
+        if mine:
+            try:
+                await asyncio.wait_for(self.end(role).close(), 10)
+            except asyncio.TimeoutError:
+                log.warning("a peer connection of %s did not close in time", self.reference)
 
     def presence(self) -> dict:
         return {"type": "presence", "citizen": "citizen" in self.sockets,

@@ -49,8 +49,9 @@
       if (remote.srcObject !== incoming) { remote.srcObject = incoming; }
     });
     pc.addEventListener("connectionstatechange", function () {
+      // the console's status says whether the citizen is there (console.js); only the citizen's page says "connected"
       if (pc.connectionState === "connected") {
-        say(role === "citizen" ? "Collegato. L'operatore la vede e la sente." : "Collegato al server della videochiamata.");
+        if (role === "citizen") { say("Collegato. L'operatore la vede e la sente."); }
       } else if (pc.connectionState === "failed") {
         say("Collegamento video interrotto: ricarica la pagina.");
       }
@@ -63,7 +64,7 @@
   function open() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     ws = new WebSocket(scheme + location.host + root.dataset.ws);
-    ws.addEventListener("open", function () { say("Collegamento in corso…"); connect(); });
+    ws.addEventListener("open", function () { if (role === "citizen") { say("Collegamento in corso…"); } connect(); });
     ws.addEventListener("message", function (ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }

@@ -2,10 +2,10 @@
 
 One module fixture runs the slow part once: a real server (uvicorn, the
 server an aiortc peer of each browser), aiosmtpd for the e-mail channel, and
-three chromium processes whose fake cameras play a Y4M made from a face photo
+four chromium processes whose fake cameras play a Y4M made from a face photo
 shipped in a package (tests/corpus/faces: scikit-image's astronaut, matplotlib's
 grace_hopper): the operator's, the genuine citizen's (the astronaut, blinking)
-and an impostor's (grace_hopper, still), each against a request whose identity
+and an impostor's (grace_hopper, still) and the astronaut's photo held still, each against a request whose identity
 document carries the astronaut's photo. Every step on the operator's console
 is done with the keyboard; axe-core runs on each page at 1366 and 390 px.
 """
@@ -92,7 +92,7 @@ def site(tmp_path_factory):
                        provinces=["BG"] if name.endswith(".bg") else ["MI"]))
     secret = load_secret_key(app.settings)
     refs = {}
-    for who, face in (("genuine", "astronaut"), ("impostor", "astronaut")):
+    for who, face in (("genuine", "astronaut"), ("impostor", "astronaut"), ("still", "astronaut")):
         ref, booking_id = booked_now(app, who.upper(), face)
         refs[who] = (ref, f"/videochiamata/{make_call_token(secret, booking_id, 0)}")
     web = create_app(app)
@@ -114,18 +114,21 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium(site):
-    """Three browsers: the operator's (the fake device's own pattern), the genuine citizen's, the impostor's."""
+    """Four browsers: the operator's (the fake device's own pattern), the genuine citizen's, the impostor's,
+    and the genuine person's still photo held up to the camera."""
     from playwright.sync_api import sync_playwright
 
     tmp = site["tmp"]
     genuine = fakecam.write_y4m(tmp / "genuine.y4m", fakecam.blinking("astronaut"))
     impostor = fakecam.write_y4m(tmp / "impostor.y4m", fakecam.still("grace_hopper"))
+    photo = fakecam.write_y4m(tmp / "photo.y4m", fakecam.still("astronaut"))
     with sync_playwright() as p:
         def launch(y4m=None):
             extra = [f"--use-file-for-fake-video-capture={y4m}"] if y4m else []
             return p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM + extra)
 
-        browsers = {"operator": launch(), "genuine": launch(genuine), "impostor": launch(impostor)}
+        browsers = {"operator": launch(), "genuine": launch(genuine), "impostor": launch(impostor),
+                    "photo": launch(photo)}
         yield browsers
         for b in browsers.values():
             b.close()
@@ -136,7 +139,8 @@ def until(page, script: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not page.evaluate(script):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s: {script}")
+            status = page.evaluate("(document.getElementById('call-status') || {}).textContent")
+            raise AssertionError(f"not true after {timeout} s: {script} (status: {status!r})")
         time.sleep(0.2)
 
 
@@ -300,14 +304,56 @@ def test_the_impostor_does_not_match_and_nothing_is_released_without_a_superviso
     op.close()
 
 
+def test_a_still_photo_of_the_genuine_person_matches_but_fails_the_challenge(site, chromium, genuine_call):
+    import calls.liveness
+
+    base = site["base"]
+    ref, link = site["refs"]["still"]
+    mp = pytest.MonkeyPatch()
+    mp.setattr(calls.liveness, "choose", lambda: calls.liveness.BLINK)  # the one the blinking video passes
+    try:
+        citizen = _join(chromium["photo"], base, link)
+        op = _console(chromium["operator"], base, ref)
+        press(op.get_by_role("button", name="Cattura un fotogramma e confronta"))
+        assert _result(op, "face-result", "corrisponde|da ripetere") == "corrisponde"
+        press(op.get_by_role("button", name="Avvia la prova"))
+        assert _result(op, "liveness-result", "superata").startswith("non superata")
+    finally:
+        mp.undo()
+    with site["app"].db.session() as s:
+        from db.models import Identification
+
+        call = s.scalar(select(Identification).join(Request, Request.id == Identification.request_id)
+                        .where(Request.reference == ref))
+        assert call.face_band == "corrisponde" and call.liveness_passed is False
+    citizen.close()
+    op.close()
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=["1366", "390"])
 def test_the_call_pages_pass_axe_and_fit_the_phone(site, chromium, viewport, genuine_call):
-    """The refusal pages (the links are used now), the privacy notice and the console at both widths."""
+    """The refusal pages (the genuine link is used now), the privacy notice, the call page, the console
+    and the demo phone, at both widths."""
+    from calls.wiring import LOCAL_PHONE
+
     base = site["base"]
-    ref, link = site["refs"]["genuine"]
+    _, used = site["refs"]["genuine"]
+    ref, link = site["refs"]["still"]
     page = _page(chromium["operator"], viewport)
-    for url in (base + link, base + link + "/entra", base + "/videochiamata/forged"):
+    for url in (base + used, base + "/videochiamata/forged", base + link, base + link + "/entra"):
         page.goto(url)
         assert axe_violations(page) == [], url
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], url
+    _log_in(page, base, "op.mi")
+    services = site["web"].state.rooms.services
+    channel = services.gateway
+    services.gateway = LOCAL_PHONE
+    LOCAL_PHONE.send("+393331234567", "spazioRegione: il codice da dire all'operatore in videochiamata è 000000.")
+    try:
+        for url in (f"{base}/pratiche/{ref}/videochiamata", f"{base}/telefono-di-prova"):
+            page.goto(url)
+            assert axe_violations(page) == [], url
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], url
+    finally:
+        services.gateway = channel
     page.close()
