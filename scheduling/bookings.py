@@ -127,13 +127,16 @@ def book(db: Database, cal: OfficeCalendar, reference: str, start: datetime, *, 
     return _take(db, reference, candidates, actor=actor, note=note, on_change=on_change)
 
 
+DEMO_NOTE = "dimostrazione: videochiamata subito"
+
+
 def book_demo_call(db: Database, reference: str, *, now: datetime, minutes: int = 30, actor: str = "demo",
                    on_change: Callable[[Session, Request, Booking, str], None] | None = None) -> Outcome:
     """`ready → booked` on a call that starts now, outside the office calendar: `sportello demo` only,
     so the whole call can be tried at once on the machine that runs the demo (desk 1)."""
     start = as_utc(now).replace(second=0, microsecond=0)
     return _take(db, reference, [Slot(start, start + timedelta(minutes=minutes), 1)], actor=actor,
-                 note="dimostrazione: videochiamata subito", on_change=on_change)
+                 note=DEMO_NOTE, on_change=on_change)
 
 
 def _take(db: Database, reference: str, candidates: list[Slot], *, actor: str, note: str | None,

@@ -246,6 +246,8 @@ def demo() -> None:
     ready = [r.reference for r in ready if r is not first]
     if first:
         _demo_call(app, first.reference, base)
+        with app.db.session() as s:  # an earlier run's demo call may be another request's
+            ready = [r for r in ready if s.scalar(select(Request.status).where(Request.reference == r)) == "ready"]
     if ready:
         ready = ready[0]
         click.echo(
@@ -260,17 +262,33 @@ def _demo_call(app, reference: str, base: str) -> None:
     from scheduling import wiring
     from scheduling.bookings import BookingError
 
-    try:
-        out = wiring.book_demo_call(app, reference)
-    except BookingError as exc:
-        click.echo(f"(no demo call: {exc})")
-        return
-    from db.models import Booking
+    from sqlalchemy import select
 
+    from db.models import Booking, Request
+    from scheduling.bookings import DEMO_NOTE
+    from scheduling.calendar import to_rome
+
+    with app.db.session() as s:  # a demo call still on from an earlier run: the same one
+        row = s.execute(select(Booking, Request.reference).join(Request, Request.id == Booking.request_id)
+                        .where(Booking.status == "active", Booking.note == DEMO_NOTE,
+                               Request.status == "booked")).first()
+        booking_id, end = (row[0].id, to_rome(row[0].end)) if row else (None, None)
+        reference = row[1] if row else reference
+    if booking_id is None:
+        try:
+            out = wiring.book_demo_call(app, reference)
+        except BookingError as exc:
+            click.echo(f"(no demo call: {exc})")
+            return
+        booking_id, end = out.booking_id, out.end
+        from intake import outgoing
+        from sportello.service import mail_sender
+
+        outgoing.deliver_pending(app.db, mail_sender(app))  # the invitation, with the citizen's link, now
     with app.db.session() as s:
-        link = wiring.call_link(app, s.get(Booking, out.booking_id)).replace(app.settings.backoffice.base_url, base)
+        link = wiring.call_link(app, s.get(Booking, booking_id)).replace(app.settings.backoffice.base_url, base)
     click.echo(
-        f"\nThe call of {reference} is booked for now (until {out.end:%H:%M}); take it through the call "
+        f"\nThe call of {reference} is booked for now (until {end:%H:%M}); take it through the call "
         "(README \"Trying the call\"):"
         f"\n  operator's console: {base}/pratiche/{reference}/videochiamata"
         f"\n  citizen's page:     {link}"
