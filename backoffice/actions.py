@@ -324,3 +324,25 @@ def reject(request: Request, reference: str, reason: str = Form(""), version: in
             flash(request, "ok", labels.REJECTED_MAIL_QUEUED.format(recipient=recipient))
             return _back(req.reference)
     return run_action(request, reference, do)
+
+
+# Statuses an operator may close as "not a request" (junk the automation could not tell from one).
+CLOSABLE_AS_JUNK = ("received", "needs_review")
+
+
+@router.post("/pratiche/{reference}/non-richiesta")
+def not_a_request(request: Request, reference: str, reason: str = Form(""), version: int = Form(...),
+                  user: CurrentUser = Depends(current_user)):
+    """Close as `not_a_request`: kept with who and why, never answered (SPEC.md); a new mail reopens it."""
+    def do():
+        text = " ".join(reason.split())
+        if len(text) < 5:
+            raise Refused(labels.JUNK_NEEDS_REASON)
+        with acting(request, user, reference, version) as (s, req):
+            if req.status not in CLOSABLE_AS_JUNK:
+                raise IllegalTransition(req.reference, req.status, "not_a_request")
+            _auto_claim(s, req, user)
+            lifecycle.transition(s, req, "not_a_request", user.username, reason=text[:1000], action="not_a_request")
+            flash(request, "ok", labels.JUNK_CLOSED)
+            return _back(req.reference)
+    return run_action(request, reference, do)

@@ -94,6 +94,7 @@ EVENT_LABELS = {
     "expiry_notice": "Avviso di scadenza",
     "purged": "Documenti eliminati (conservazione scaduta)",
     "message_received": "Messaggio ricevuto",
+    "intake_dismissed": "Messaggio non elaborato archiviato",
     "call_started": "Videochiamata iniziata",
     "face_compared": "Volto confrontato con il documento",
     "liveness_checked": "Prova di vitalità",
@@ -228,3 +229,11 @@ VERDICT_LABELS = {
     "incomplete": "ci sono ancora segnalazioni bloccanti",
 }
 RECHECK_VERDICT = "Controlli ripetuti sui dati corretti: {verdict}."
+
+# Closing junk (backoffice.actions.not_a_request) and dismissing a quarantined message.
+JUNK_NEEDS_REASON = "Scrivi perché non è una richiesta (almeno 5 caratteri): resta nella cronologia."
+JUNK_CLOSED = "Pratica chiusa come «non è una richiesta». Nessuna e-mail al mittente; un nuovo messaggio la riapre."
+DISMISS_NEEDS_REASON = "Scrivi perché archivi il messaggio (almeno 5 caratteri): resta nella cronologia."
+DISMISSED = "Messaggio archiviato: resta conservato con il motivo."
+DISMISSED_AND_CLOSED = ("Messaggio archiviato. La pratica {reference}, che conteneva solo questo messaggio, "
+                        "è chiusa come «non è una richiesta».")

@@ -1,5 +1,10 @@
 """The queue: a province's requests by status, oldest first, with their age.
 
+"Oldest" is the time the request became complete (first `ready`), else the time
+it was received: stable across later changes, so a request does not jump to the
+bottom after a correction or a cancelled booking. The service-level colour stays
+on the time in the current status (backoffice.sla).
+
 The search term (a reference, codice fiscale, e-mail or name) is personal
 data, so it never travels in a URL (URLs end up in access logs): the search
 form posts it, the session keeps it, the queue page reads it from there.
@@ -43,12 +48,20 @@ class Row:
     codice_fiscale: str | None
     form_type: str | None
     status: str
-    since: datetime
-    age: str
+    since: datetime          # entered the current status
+    age: str                 # waiting since `waiting_since`
     level: str
     n_blocking: int
     n_review: int
     assigned_to: str | None
+    received_at: datetime
+    complete_at: datetime | None
+    in_status: str           # time in the current status, for the service-level colour
+    same_cf: int = 0         # other open requests with the same holder codice fiscale (any province)
+
+    @property
+    def waiting_since(self) -> datetime:
+        return self.complete_at or self.received_at
 
 
 def _like(term: str) -> str:
@@ -92,25 +105,49 @@ def status_counts(session, user: CurrentUser, f: Filters) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
+def same_cf_count():
+    """Other open requests, in any province, with the request's holder codice fiscale (a correlated count)."""
+    other = Req.__table__.alias("other")
+    return (select(func.count()).select_from(other)
+            .where(other.c.holder_codice_fiscale == Req.holder_codice_fiscale, other.c.id != Req.id,
+                   other.c.status.in_(OPEN_STATUSES))
+            .correlate(Req).scalar_subquery())
+
+
+def _utc(value, default: datetime | None) -> datetime | None:
+    if isinstance(value, str):  # an aggregate over SQLite may come back as text
+        value = datetime.fromisoformat(value)
+    return as_utc(value) if isinstance(value, datetime) else default
+
+
 def queue_rows(session, user: CurrentUser, f: Filters, incomplete_timeout_days: int) -> tuple[list[Row], bool]:
-    """One page of rows, oldest first; and whether there is a next page."""
+    """One page of rows, oldest first (complete, else received); and whether there is a next page."""
     entered = (select(Event.request_id.label("rid"), func.max(Event.at).label("at"))
                .where(Event.to_status.is_not(None)).group_by(Event.request_id).subquery())
+    completed = (select(Event.request_id.label("rid"), func.min(Event.at).label("at"))
+                 .where(Event.to_status == "ready").group_by(Event.request_id).subquery())
     since = func.coalesce(entered.c.at, Req.created_at)
-    stmt = (select(Req, since.label("since"), _severity_count("blocking"), _severity_count("review"))
+    waiting = func.coalesce(completed.c.at, Req.created_at)
+    stmt = (select(Req, since.label("since"), completed.c.at, _severity_count("blocking"), _severity_count("review"),
+                   same_cf_count())
             .outerjoin(entered, entered.c.rid == Req.id)
+            .outerjoin(completed, completed.c.rid == Req.id)
             .where(*_conditions(user, f, with_status=True))
-            .order_by(since.asc(), Req.id.asc())
+            .order_by(waiting.asc(), Req.id.asc())
             .offset((f.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     now = datetime.now(timezone.utc)
     rows = []
-    for req, entered_at, n_blocking, n_review in session.execute(stmt).all():
-        entered_at = as_utc(entered_at) if isinstance(entered_at, datetime) else as_utc(req.created_at)
-        waited = now - entered_at
+    for req, entered_at, complete_at, n_blocking, n_review, same_cf in session.execute(stmt).all():
+        received_at = as_utc(req.created_at)
+        entered_at = _utc(entered_at, received_at)
+        complete_at = _utc(complete_at, None)
+        in_status = now - entered_at
         holder = " ".join(x for x in (req.holder_surname, req.holder_given_names) if x) or "—"
         rows.append(Row(req.reference, req.province, holder, req.holder_codice_fiscale, req.form_type, req.status,
-                        entered_at, sla.format_age(waited), sla.level(req.status, waited, incomplete_timeout_days),
-                        n_blocking or 0, n_review or 0, req.assigned_to))
+                        entered_at, sla.format_age(now - (complete_at or received_at)),
+                        sla.level(req.status, in_status, incomplete_timeout_days),
+                        n_blocking or 0, n_review or 0, req.assigned_to, received_at, complete_at,
+                        sla.format_age(in_status), (same_cf or 0) if req.holder_codice_fiscale else 0))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 

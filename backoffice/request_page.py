@@ -18,8 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from backoffice import labels, request_view as rv
 from backoffice.access import find_attachment, find_request
-from backoffice.actions import NEVER_OVERRIDDEN
+from backoffice.actions import CLOSABLE_AS_JUNK, NEVER_OVERRIDDEN
 from backoffice.auth import CurrentUser, current_user
+from backoffice.labels import OPEN_STATUSES
 from backoffice.scans import ROTATIONS, ScanError, is_scan
 from backoffice.templating import render
 from backoffice.thread import thread
@@ -55,6 +56,17 @@ def recipient_of(req: Req) -> str | None:
     return req.contact_email or req.sender_email
 
 
+def same_cf_requests(s, req: Req, user: CurrentUser) -> list[tuple[str, str, str, bool]]:
+    """Other open requests, in any province, with this holder's codice fiscale:
+    (reference, province, status, whether this user may open it)."""
+    if not req.holder_codice_fiscale:
+        return []
+    rows = s.execute(select(Req.reference, Req.province, Req.status)
+                     .where(Req.holder_codice_fiscale == req.holder_codice_fiscale, Req.id != req.id,
+                            Req.status.in_(OPEN_STATUSES)).order_by(Req.created_at, Req.id).limit(20)).all()
+    return [(ref, prov, status, prov in user.provinces) for ref, prov, status in rows]
+
+
 @router.get("/pratiche/{reference}")
 def request_page(request: Request, reference: str, user: CurrentUser = Depends(current_user)):
     app = request.app.state.sportello
@@ -81,6 +93,7 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
         from backoffice.booking import booking_context
 
         blocking = list(dict.fromkeys(f.code for f in req.findings if f.severity == "blocking"))
+        same_cf = same_cf_requests(s, req, user)
 
         ctx = dict(
             **booking_context(app, s, req, locked),
@@ -102,6 +115,8 @@ def request_page(request: Request, reference: str, user: CurrentUser = Depends(c
             blocking=blocking,
             never_overridden=[labels.NEVER_OVERRIDDEN[c] for c in blocking if c in NEVER_OVERRIDDEN],
             can_reject=can_transition(req.status, "rejected"),
+            can_close_junk=req.status in CLOSABLE_AS_JUNK,
+            same_cf=same_cf,
             can_integrate=req.status in INTEGRABLE and recipient_of(req) is not None,
             recipient=recipient_of(req),
             assignees=[u.username for u in users_for_province(s, req.province)] if user.supervises else [],

@@ -181,6 +181,10 @@ def event_text(ev: Event) -> str:
             parts.append("revisione")
         elif d.get("action") == "integration_request":
             parts.append("dopo la richiesta di integrazione")
+        elif d.get("action") == "not_a_request":
+            parts.append("chiusa da un operatore")
+        elif d.get("action") == "dismissed":
+            parts.append("con l'archiviazione del messaggio")
         if d.get("reason"):
             parts.append(f"{'nota' if d.get('action') == 'review' else 'motivo'}: {d['reason']}")
         if d.get("start") and ev.to_status == "booked":
@@ -230,6 +234,8 @@ def event_text(ev: Event) -> str:
                       "rejected": "comunicazione del rifiuto"}.get(kind, kind))
         if d.get("reason"):
             parts.append(labels.label(labels.MAIL_SUPPRESSED_REASONS, d["reason"]))
+    elif ev.kind == "intake_dismissed":
+        parts.append(f"motivo: {d.get('reason', '')}")
     elif ev.kind == "intake_reprocessed":
         parts.append("esito: " + ("riuscita" if d.get("outcome") == "ok" else f"non riuscita ({d.get('error', '')})"))
     else:

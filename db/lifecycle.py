@@ -35,7 +35,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset(_VERDICTS | {"rejected"}),
     "not_a_request": frozenset({"received"}),
     "incomplete": frozenset({"received", "needs_review", "ready", "rejected", "expired"}),
-    "needs_review": frozenset({"received", "incomplete", "ready", "rejected"}),
+    # An operator may close what turns out to be no request at all (junk the automation could not tell).
+    "needs_review": frozenset({"received", "incomplete", "ready", "rejected", "not_a_request"}),
     "ready": frozenset({"received", "incomplete", "needs_review", "booked", "rejected"}),
     "booked": frozenset({"ready", "identified", "rejected", "needs_review"}),
     "identified": frozenset({"released", "rejected"}),

@@ -12,7 +12,7 @@ def refs_of(html: str) -> list[str]:
 
 
 def statuses_of(html: str) -> list[str]:
-    return re.findall(r'<td><span class="status st-(\w+)">', html)
+    return re.findall(r'<td data-label="Stato"><span class="status st-(\w+)">', html)
 
 
 def counts_of(html: str) -> dict[str, int]:

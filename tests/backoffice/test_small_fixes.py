@@ -29,7 +29,7 @@ def test_head_answers_wherever_get_does(web, login, seeded):
 
 
 def province_cells(html: str) -> list[str]:
-    return re.findall(r'<td class="province"><abbr title="[^"]+">([A-Z]{2})</abbr></td>', html)
+    return re.findall(r'<td class="province" data-label="Provincia"><abbr title="[^"]+">([A-Z]{2})</abbr></td>', html)
 
 
 def test_the_all_provinces_queue_shows_each_requests_province(login, seeded):
