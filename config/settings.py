@@ -314,6 +314,14 @@ class Settings(_Strict):
     call: CallSettings = CallSettings()
     source: str = Field("<embedded default>", exclude=True)
 
+    @model_validator(mode="after")
+    def _call_channel_reachable(self):
+        # The codes' second part never goes through the outbox folder: e-mail needs a real server.
+        if self.call.channel == "email" and self.smtp is None:
+            raise ValueError('[call] channel = "email" needs an [smtp] section: the second part of the codes '
+                             'is sent straight to a mail server, never written to the outbox folder')
+        return self
+
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.data_dir / 'sportello.db'}"

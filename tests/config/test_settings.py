@@ -42,6 +42,7 @@ def test_config_file_from_environment(tmp_path, monkeypatch):
         (MAILBOX.replace('password_env = "TEST_MI_PASSWORD"', ''), "give exactly one of"),
         ("[limits]\nmax_attachments = 'many'\n", "bad value for 'limits.max_attachments'"),
         ("this is = not toml [", "not valid TOML"),
+        ('[call]\nchannel = "email"\n', '[call] channel = "email" needs an [smtp] section'),
     ],
 )
 def test_bad_config_gives_one_line_reason(tmp_path, text, reason):
