@@ -94,3 +94,25 @@ def reset_password(username: str, password_stdin: bool, config_path: str | None)
     except accounts.UserError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"password of {username.strip().lower()} changed")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of the table.")
+@config_opt
+def list_users(as_json: bool, config_path: str | None) -> None:
+    """Every account: username, role, provinces, active, name (never a password hash)."""
+    app = _app(config_path)
+    rows = accounts.list_users(app)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no users (add one with: sportello users add NAME --province MI)")
+        return
+    width = max(len(r["username"]) for r in rows)
+    for r in rows:
+        state = "active" if r["active"] else "disabled"
+        click.echo(f"{r['username']:<{width}}  {r['role']:<10}  {','.join(r['provinces']):<12}  {state:<8}  "
+                   f"{r['full_name']}".rstrip())

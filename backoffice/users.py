@@ -86,6 +86,14 @@ def reset_password(app: App, username: str, password: str, *, actor: str = "cli"
         lifecycle.record(s, None, "password_reset", actor, {"username": user.username})
 
 
+def list_users(app: App) -> list[dict]:
+    """Every account, by username: what an admin needs to see, never the password hash."""
+    with app.db.session() as s:
+        return [{"username": u.username, "full_name": u.full_name or "", "role": u.role,
+                 "provinces": list(u.provinces or []), "active": bool(u.active)}
+                for u in s.scalars(select(User).order_by(User.username))]
+
+
 def ensure_demo_operator(app: App) -> tuple[str, str]:
     """The embedded demo's account (all provinces), created only if absent."""
     with app.db.session() as s:

@@ -102,3 +102,23 @@ def test_cli_errors_are_one_line(app, config_file):
     r = CliRunner().invoke(users, ["add", "bob", "--province", "MI", "--password-stdin", "--config", str(config_file)],
                            input="corta\n")
     assert r.exit_code == 1 and "almeno" in r.output and "corta" not in r.output.replace("almeno", "")
+
+
+def test_cli_list_shows_accounts_never_their_hashes(app, config_file):
+    runner = CliRunner()
+    r = runner.invoke(users, ["list", "--config", str(config_file)])
+    assert r.exit_code == 0 and "no users" in r.output
+    accounts.add_user(app, "laura.ferri", "una-password-lunga", "operator", ["BG", "MI"], "Laura Ferri")
+    accounts.add_user(app, "capo", "un-altra-password", "supervisor", ["MI"])
+    accounts.disable_user(app, "capo")
+    r = runner.invoke(users, ["list", "--config", str(config_file)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["capo", "supervisor", "MI", "disabled"]
+    assert lines[1].split() == ["laura.ferri", "operator", "BG,MI", "active", "Laura", "Ferri"]
+    assert "$argon2" not in r.output and "password" not in r.output
+    r = runner.invoke(users, ["list", "--json", "--config", str(config_file)])
+    import json
+
+    assert json.loads(r.output)[1] == {"username": "laura.ferri", "full_name": "Laura Ferri", "role": "operator",
+                                       "provinces": ["BG", "MI"], "active": True}
